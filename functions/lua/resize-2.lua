@@ -1,0 +1,28 @@
+--[[
+  resize: apply an admin's change of a sale's window or stock to its live keys.
+
+  KEYS[1] meta    hash   starts_ms, ends_ms, stock_total, hold_seconds, product_id
+  KEYS[2] stock   string tokens left to sell
+  ARGV[1] starts_ms   ARGV[2] ends_ms   ARGV[3] new stock_total
+  ARGV[4] unix seconds at which the keys may be dropped
+
+  Returns {code, taken}: code 0 applied, 1 refused because fewer than `taken` units
+  (sold, held or pending) would remain, 2 not loaded (rebuild from PostgreSQL instead).
+
+  Holds DESIGN.md §5 invariants 1 and 4: tokens left = new total - tokens taken, so a
+  change of stock never sells a unit twice nor loses one that is out.
+]]
+local total = redis.call('HGET', KEYS[1], 'stock_total')
+if not total then
+  return {2, 0}
+end
+local taken = tonumber(total) - tonumber(redis.call('GET', KEYS[2]) or '0')
+local new_total = tonumber(ARGV[3])
+if new_total < taken then
+  return {1, taken}
+end
+redis.call('SET', KEYS[2], new_total - taken)
+redis.call('HSET', KEYS[1], 'starts_ms', ARGV[1], 'ends_ms', ARGV[2], 'stock_total', ARGV[3])
+redis.call('EXPIREAT', KEYS[1], ARGV[4])
+redis.call('EXPIREAT', KEYS[2], ARGV[4])
+return {0, taken}

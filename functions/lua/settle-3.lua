@@ -1,0 +1,58 @@
+--[[
+  settle: write an order's outcome, decided by PostgreSQL, into the sale's Redis state.
+
+  KEYS[1] stock   string tokens left to sell
+  KEYS[2] buyers  hash   user_id -> order_id of that user's live order
+  KEYS[3] orders  hash   order_id -> JSON record {user_id, status, taken_ms, released}
+  ARGV[1] order_id
+  ARGV[2] status: reserved | confirmed (the unit stays sold) or failed | expired | cancelled
+          (the unit goes back on sale)
+  ARGV[3] user_id
+  ARGV[4] taken_ms, for a record that Redis lost
+
+  Returns 0 when it changed something, 1 when the outcome was already recorded.
+
+  Holds DESIGN.md §5 invariant 4 (conservation): a token is given back at most once per
+  order, however often the worker delivers or retries, and only if the order held one.
+  A record missing after a Redis loss means the rebuild counted stock from PostgreSQL
+  without this order: a live outcome then takes its token, an ended one gives none back.
+]]
+local status = ARGV[2]
+local live = status == 'reserved' or status == 'confirmed'
+local raw = redis.call('HGET', KEYS[3], ARGV[1])
+local record
+
+if raw then
+  record = cjson.decode(raw)
+  if record.released == 1 then
+    return 1
+  end
+  if record.status == status then
+    return 1
+  end
+else
+  record = {user_id = ARGV[3], taken_ms = tonumber(ARGV[4])}
+  if live then
+    redis.call('DECR', KEYS[1])
+    if not redis.call('HGET', KEYS[2], ARGV[3]) then
+      redis.call('HSET', KEYS[2], ARGV[3], ARGV[1])
+    end
+  end
+  record.status = status
+  if not live then
+    record.released = 1
+  end
+  redis.call('HSET', KEYS[3], ARGV[1], cjson.encode(record))
+  return 0
+end
+
+record.status = status
+if not live then
+  record.released = 1
+  redis.call('INCR', KEYS[1])
+  if redis.call('HGET', KEYS[2], record.user_id) == ARGV[1] then
+    redis.call('HDEL', KEYS[2], record.user_id)
+  end
+end
+redis.call('HSET', KEYS[3], ARGV[1], cjson.encode(record))
+return 0

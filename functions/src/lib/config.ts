@@ -1,0 +1,63 @@
+// Every setting of every function: one zod schema over the environment, parsed once at cold start.
+import { z } from 'zod';
+
+const commaList = z
+  .string()
+  .default('')
+  .transform((s) =>
+    s
+      .split(',')
+      .map((e) => e.trim().toLowerCase())
+      .filter((e) => e.length > 0),
+  );
+
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+export const configSchema = z.object({
+  NODE_ENV: z.string().default('development'),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  REDIS_URL: z.string().url().default('redis://127.0.0.1:6390'),
+  REDIS_KEY_PREFIX: z.string().default(''),
+  DATABASE_URL: z.string().default('postgres://postgres:postgres@127.0.0.1:5440/flashsale'),
+  DATABASE_POOL_SIZE: positiveInt(10),
+  /** `gateway`: trust the verified claims API Gateway passes; `bearer`: verify the token here. */
+  AUTH_MODE: z.enum(['gateway', 'bearer']).default('bearer'),
+  JWT_ISSUER: z.string().default('http://localhost:8080'),
+  JWT_AUDIENCE: z.string().default('flash-sale'),
+  /** Where bearer-mode functions fetch the public keys. */
+  JWKS_URL: z.string().url().default('http://127.0.0.1:8081/.well-known/jwks.json'),
+  /** The ES256 private key (a JWK as JSON, with `kid`); only the users function needs it. */
+  JWT_PRIVATE_JWK: z.string().optional(),
+  TOKEN_TTL_SECONDS: positiveInt(3600),
+  ADMIN_EMAILS: commaList,
+  /** `local`: BullMQ on the same Redis; `cloud-tasks`: Google Cloud Tasks. */
+  TASK_QUEUE: z.enum(['local', 'cloud-tasks']).default('local'),
+  TASKS_PROJECT: z.string().default(''),
+  TASKS_LOCATION: z.string().default('europe-west1'),
+  TASKS_QUEUE: z.string().default('orders'),
+  /** The URL the queue pushes order tasks to (the order-worker function). */
+  WORKER_URL: z.string().url().default('http://127.0.0.1:8084/'),
+  /** The service account whose OIDC token Cloud Tasks attaches to each push. */
+  TASKS_SERVICE_ACCOUNT: z.string().default(''),
+  /** How long the in-process copy of the sale list is trusted. */
+  SALES_CACHE_MS: z.coerce.number().int().min(0).max(1000).default(500),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+let cached: Config | undefined;
+
+/** The configuration of this instance; throws at cold start with every bad variable named. */
+export function config(): Config {
+  if (!cached) cached = parseConfig(process.env);
+  return cached;
+}
+
+export function parseConfig(env: NodeJS.ProcessEnv): Config {
+  const parsed = configSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`invalid configuration: ${problems}`);
+  }
+  return parsed.data;
+}

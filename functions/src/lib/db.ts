@@ -1,0 +1,58 @@
+// The PostgreSQL pool of this instance, created once, and a transaction helper.
+import pg from 'pg';
+import { config } from './config.js';
+import { log, errorFields } from './log.js';
+
+let pool: pg.Pool | undefined;
+
+export function db(): pg.Pool {
+  if (!pool) {
+    const cfg = config();
+    pool = new pg.Pool({
+      connectionString: cfg.DATABASE_URL,
+      max: cfg.DATABASE_POOL_SIZE,
+      connectionTimeoutMillis: 5000,
+      idleTimeoutMillis: 30000,
+    });
+    pool.on('error', (err) => log.warn('idle PostgreSQL client failed', errorFields(err)));
+  }
+  return pool;
+}
+
+export async function withTransaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await db().connect();
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+/** PostgreSQL's SQLSTATE of a failed query, if it is one. */
+export function pgCode(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+export const PG_UNIQUE_VIOLATION = '23505';
+export const PG_EXCLUSION_VIOLATION = '23P01';
+export const PG_CHECK_VIOLATION = '23514';
+
+/** Errors that mean "the database is not reachable now", as opposed to "the request is wrong". */
+export function isTransientDbError(err: unknown): boolean {
+  const code = pgCode(err);
+  if (code === undefined) return true; // connection refused, timeout, reset: no SQLSTATE at all
+  return code.startsWith('08') || code.startsWith('57P') || code === '53300' || code === '40001' || code === '40P01';
+}
+
+export async function closeDb(): Promise<void> {
+  const p = pool;
+  pool = undefined;
+  await p?.end();
+}

@@ -1,0 +1,64 @@
+// The catalogue of every error code a client can see: its HTTP status and default message.
+// API.md names the codes; `internal` and `unavailable` are the two server-side answers it
+// needs as well (see openapi.yaml's Error definition).
+
+export const ERRORS = {
+  invalid_request: { status: 400, message: 'The request is not valid.' },
+  unauthenticated: { status: 401, message: 'A valid bearer token is required.' },
+  invalid_credentials: { status: 401, message: 'The email or password is wrong.' },
+  forbidden: { status: 403, message: 'You are not allowed to do this.' },
+  not_found: { status: 404, message: 'Not found.' },
+  email_taken: { status: 409, message: 'An account with this email already exists.' },
+  sale_overlaps: { status: 409, message: 'Another sale of this product overlaps this time window.' },
+  stock_below_sold: { status: 409, message: 'Stock cannot be lower than the units already sold or held.' },
+  sold_out: { status: 409, message: 'Sold out.' },
+  already_purchased: { status: 409, message: 'You already have an order for this product.' },
+  sale_not_started: { status: 409, message: 'The sale has not started yet.' },
+  sale_ended: { status: 409, message: 'The sale has ended.' },
+  hold_expired: { status: 409, message: 'The hold on this order has expired.' },
+  not_checkoutable: { status: 409, message: 'This order cannot be checked out.' },
+  not_cancellable: { status: 409, message: 'This order cannot be cancelled.' },
+  idempotency_key_reused: { status: 422, message: 'This Idempotency-Key was used with a different request.' },
+  rate_limited: { status: 429, message: 'Too many requests; try again later.' },
+  internal: { status: 500, message: 'Something went wrong on our side.' },
+  unavailable: { status: 503, message: 'The service is temporarily unavailable; try again.' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export interface ErrorDetail {
+  field: string;
+  problem: string;
+}
+
+export interface ErrorBody {
+  error: ErrorCode;
+  message: string;
+  details?: ErrorDetail[];
+}
+
+/** An error meant for the client: a catalogue code, optionally a more precise message. */
+export class ApiError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: ErrorDetail[] | undefined;
+  readonly headers: Record<string, string> | undefined;
+
+  constructor(
+    code: ErrorCode,
+    message?: string,
+    options: { details?: ErrorDetail[]; headers?: Record<string, string> } = {},
+  ) {
+    super(message ?? ERRORS[code].message);
+    this.code = code;
+    this.status = ERRORS[code].status;
+    this.details = options.details;
+    this.headers = options.headers;
+  }
+
+  toBody(): ErrorBody {
+    const body: ErrorBody = { error: this.code, message: this.message };
+    if (this.details) body.details = this.details;
+    return body;
+  }
+}

@@ -1,0 +1,172 @@
+// Host-agnostic HTTP plumbing: a function is a route table turned into one
+// (req, res) handler that the Functions Framework or a bare node:http server can host.
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import FindMyWay, { type HTTPMethod } from 'find-my-way';
+import type { z } from 'zod';
+import { ApiError, type ErrorBody, type ErrorDetail } from './errors.js';
+import { errorFields, log, type Logger } from './log.js';
+
+/** A request as the Functions Framework hands it over (body already parsed) or as node:http does. */
+export interface FunctionRequest extends IncomingMessage {
+  body?: unknown;
+  rawBody?: Buffer;
+}
+
+export interface Reply {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface RouteContext {
+  req: FunctionRequest;
+  params: Record<string, string | undefined>;
+  query: URLSearchParams;
+  requestId: string;
+  log: Logger;
+}
+
+export type RouteHandler = (ctx: RouteContext) => Promise<Reply>;
+
+export interface Route {
+  method: HTTPMethod;
+  path: string;
+  handler: RouteHandler;
+}
+
+export type HttpHandler = (req: FunctionRequest, res: ServerResponse) => Promise<void>;
+
+const MAX_BODY_BYTES = 64 * 1024;
+
+export function requestIdOf(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  if (typeof given === 'string' && given.length > 0 && given.length <= 200) return given;
+  return randomUUID();
+}
+
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  if (res.headersSent) return;
+  const payload = body === undefined ? '' : JSON.stringify(body);
+  res.statusCode = status;
+  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+  if (payload) res.setHeader('content-type', 'application/json; charset=utf-8');
+  res.setHeader('content-length', Buffer.byteLength(payload));
+  res.end(payload);
+}
+
+export function sendError(res: ServerResponse, requestId: string, err: ApiError): void {
+  const body: ErrorBody = err.toBody();
+  sendJson(res, err.status, body, { 'x-request-id': requestId, ...err.headers });
+}
+
+/**
+ * Maps an error thrown outside a route (the framework's body parser, a crash) to the
+ * catalogue: a client's malformed or oversized body is its own fault, anything else is ours.
+ */
+export function toApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  const type = (err as { type?: unknown } | null)?.type;
+  if (type === 'entity.parse.failed') return new ApiError('invalid_request', 'The body is not valid JSON.');
+  if (type === 'entity.too.large') return new ApiError('invalid_request', 'The body is too large.');
+  if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
+    return new ApiError('invalid_request', 'The body encoding is not supported.');
+  }
+  return new ApiError('internal');
+}
+
+/** Builds one handler from a route table; unknown routes are `404 not_found`. */
+export function httpFunction(name: string, routes: Route[]): HttpHandler {
+  const router = FindMyWay({ ignoreTrailingSlash: true, ignoreDuplicateSlashes: true });
+  for (const route of routes) router.on(route.method, route.path, () => undefined, route.handler);
+  const functionLog = log.child({ function: name });
+
+  return async (req, res) => {
+    const requestId = requestIdOf(req);
+    const url = req.url ?? '/';
+    const match = router.find((req.method ?? 'GET') as HTTPMethod, url.split('?', 1)[0] ?? '/');
+    const handler = match?.store as RouteHandler | undefined;
+    try {
+      if (!match || !handler) throw new ApiError('not_found', 'No such route.');
+      const queryStart = url.indexOf('?');
+      const reply = await handler({
+        req,
+        params: match.params,
+        query: new URLSearchParams(queryStart >= 0 ? url.slice(queryStart + 1) : ''),
+        requestId,
+        log: functionLog.child({ request_id: requestId }),
+      });
+      sendJson(res, reply.status, reply.body, { 'x-request-id': requestId, ...reply.headers });
+    } catch (err) {
+      const apiError = toApiError(err);
+      if (apiError.status >= 500) {
+        functionLog.error('request failed', { request_id: requestId, method: req.method, url, ...errorFields(err) });
+      }
+      sendError(res, requestId, apiError);
+    }
+  };
+}
+
+async function readStream(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const buf = chunk as Buffer;
+    size += buf.length;
+    if (size > MAX_BODY_BYTES) throw new ApiError('invalid_request', 'The body is too large.');
+    chunks.push(buf);
+  }
+  return Buffer.concat(chunks);
+}
+
+function parseJsonText(text: string): unknown {
+  if (text.trim() === '') return {};
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new ApiError('invalid_request', 'The body is not valid JSON.');
+  }
+}
+
+/** The request's JSON body, whichever host parsed it (or none did); an empty body is `{}`. */
+export async function jsonBody(req: FunctionRequest): Promise<unknown> {
+  const body = req.body;
+  if (Buffer.isBuffer(body)) return parseJsonText(body.toString('utf8'));
+  if (typeof body === 'string') return parseJsonText(body);
+  if (body !== undefined && body !== null) {
+    // The framework parsed it; an empty object may stand for "no body at all".
+    return body;
+  }
+  if (req.readableEnded) return {};
+  return parseJsonText((await readStream(req)).toString('utf8'));
+}
+
+export function validationDetails(error: z.ZodError): ErrorDetail[] {
+  const details: ErrorDetail[] = [];
+  for (const issue of error.issues) {
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) details.push({ field: [...issue.path, key].join('.'), problem: 'unknown field' });
+    } else {
+      details.push({ field: issue.path.join('.') || '(body)', problem: issue.message });
+    }
+  }
+  return details;
+}
+
+/** Validates input against its zod schema, or throws `400 invalid_request` with details. */
+export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) {
+    throw new ApiError('invalid_request', 'The request is not valid.', { details: validationDetails(parsed.error) });
+  }
+  return parsed.data;
+}
+
+export async function parseBody<S extends z.ZodType>(req: FunctionRequest, schema: S): Promise<z.infer<S>> {
+  return parseInput(schema, await jsonBody(req));
+}

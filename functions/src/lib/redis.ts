@@ -1,0 +1,88 @@
+// The Redis client of this instance, its key names, and the Lua scripts, loaded once and
+// called by SHA (ioredis sends EVALSHA and falls back to EVAL on NOSCRIPT).
+import { readdirSync, readFileSync } from 'node:fs';
+import { Redis, type RedisOptions } from 'ioredis';
+import { config } from './config.js';
+import { errorFields, log } from './log.js';
+
+/** functions/lua, reached the same way from src/lib and from dist/lib. */
+const SCRIPT_DIR = new URL('../../lua/', import.meta.url);
+
+export const SCRIPT_NAMES = ['take', 'settle', 'rebuild', 'resize'] as const;
+export type ScriptName = (typeof SCRIPT_NAMES)[number];
+
+export interface ScriptSource {
+  name: string;
+  numberOfKeys: number;
+  lua: string;
+}
+
+/** Reads every `<name>-<number of keys>.lua` file, as BullMQ names its commands. */
+export function loadScripts(dir: URL = SCRIPT_DIR): ScriptSource[] {
+  return readdirSync(dir)
+    .map((file) => /^([a-z][a-z-]*?)-(\d+)\.lua$/.exec(file))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => ({
+      name: m[1] as string,
+      numberOfKeys: Number(m[2]),
+      lua: readFileSync(new URL(m[0], dir), 'utf8'),
+    }));
+}
+
+type ScriptArg = string | number;
+type ScriptFn = (...args: ScriptArg[]) => Promise<unknown>;
+
+export interface FlashRedis extends Redis {
+  runScript(name: ScriptName, keys: string[], args: ScriptArg[]): Promise<unknown>;
+}
+
+/** A client with the scripts defined; `keyPrefix` is the test isolation of DESIGN.md. */
+export function createRedis(options: RedisOptions = {}): FlashRedis {
+  const cfg = config();
+  const client = new Redis(cfg.REDIS_URL, {
+    keyPrefix: cfg.REDIS_KEY_PREFIX,
+    enableAutoPipelining: true,
+    maxRetriesPerRequest: 2,
+    connectTimeout: 5000,
+    ...options,
+  }) as FlashRedis;
+  const sources = loadScripts();
+  for (const name of SCRIPT_NAMES) {
+    if (!sources.some((s) => s.name === name)) throw new Error(`Lua script ${name} is missing from ${SCRIPT_DIR.pathname}`);
+  }
+  for (const source of sources) client.defineCommand(source.name, { numberOfKeys: source.numberOfKeys, lua: source.lua });
+  client.runScript = (name, keys, args) => {
+    const fn = (client as unknown as Record<string, ScriptFn>)[name];
+    if (!fn) throw new Error(`no Lua script ${name}`);
+    return fn.call(client, ...keys, ...args);
+  };
+  client.on('error', (err) => log.warn('redis connection error', errorFields(err)));
+  return client;
+}
+
+let shared: FlashRedis | undefined;
+
+export function redis(): FlashRedis {
+  shared ??= createRedis();
+  return shared;
+}
+
+export async function closeRedis(): Promise<void> {
+  const client = shared;
+  shared = undefined;
+  await client?.quit().catch(() => client.disconnect());
+}
+
+/** Every key of one sale shares the hash tag {sale_id}, so each script touches one slot. */
+export function saleKeys(saleId: string) {
+  const tag = `fs:{${saleId}}`;
+  return {
+    meta: `${tag}:meta`,
+    stock: `${tag}:stock`,
+    buyers: `${tag}:buyers`,
+    orders: `${tag}:orders`,
+  };
+}
+
+/** The published list of sales: sale_id -> JSON of the sale's static view. */
+export const SALE_INDEX_KEY = 'fs:sales';

@@ -1,0 +1,147 @@
+// A sale's life in Redis: its keys rebuilt from PostgreSQL (race-safe, one rebuild wins),
+// its public view published, and the in-process copy of the sale list that every instance reads.
+import type pg from 'pg';
+import { config } from './config.js';
+import { db } from './db.js';
+import { redis, SALE_INDEX_KEY, saleKeys } from './redis.js';
+
+/** The parts of a sale that change only when an admin changes them. */
+export interface SaleView {
+  sale_id: string;
+  product: { product_id: string; name: string; price_in_cent: number };
+  starts_at: string;
+  ends_at: string;
+  stock_total: number;
+  hold_seconds: number;
+}
+
+export interface LiveSale extends SaleView {
+  stock_remaining: number;
+}
+
+export interface SaleRow {
+  sale_id: string;
+  product_id: string;
+  starts_at: Date;
+  ends_at: Date;
+  stock: number;
+  sold: number;
+  hold_seconds: number;
+  name: string;
+  price_in_cent: string | number;
+}
+
+export const SALE_SELECT = `
+  SELECT s.sale_id, s.product_id, s.starts_at, s.ends_at, s.stock, s.sold, s.hold_seconds,
+         p.name, p.price_in_cent
+    FROM flash_sales s JOIN products p USING (product_id)`;
+
+/** Keys outlive their sale by a week, for late order look-ups, then Redis drops them. */
+const KEEP_AFTER_END_SECONDS = 7 * 24 * 3600;
+
+export function keysExpireAt(endsAt: Date): number {
+  return Math.ceil(endsAt.getTime() / 1000) + KEEP_AFTER_END_SECONDS;
+}
+
+export function saleViewOf(row: SaleRow): SaleView {
+  return {
+    sale_id: row.sale_id,
+    product: { product_id: row.product_id, name: row.name, price_in_cent: Number(row.price_in_cent) },
+    starts_at: row.starts_at.toISOString(),
+    ends_at: row.ends_at.toISOString(),
+    stock_total: row.stock,
+    hold_seconds: row.hold_seconds,
+  };
+}
+
+type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
+
+/**
+ * Loads a sale's keys from PostgreSQL unless they exist, and publishes its view.
+ * Tokens left = stock - sold: orders still pending when Redis lost them are not counted,
+ * and PostgreSQL's conditional `sold` update refuses them if the stock is gone.
+ */
+export async function loadSaleIntoRedis(saleId: string, client: Queryable = db()): Promise<SaleView | null> {
+  const { rows } = await client.query<SaleRow>(`${SALE_SELECT} WHERE s.sale_id = $1`, [saleId]);
+  const row = rows[0];
+  if (!row) return null;
+  const live = await client.query<{ user_id: string; order_id: string; status: string; created_at: Date }>(
+    `SELECT user_id, order_id, status, created_at FROM orders
+      WHERE sale_id = $1 AND status IN ('reserved', 'confirmed')`,
+    [saleId],
+  );
+  const keys = saleKeys(saleId);
+  const args: (string | number)[] = [
+    row.starts_at.getTime(),
+    row.ends_at.getTime(),
+    row.stock,
+    row.hold_seconds,
+    row.product_id,
+    row.stock - row.sold,
+    keysExpireAt(row.ends_at),
+  ];
+  for (const o of live.rows) args.push(o.user_id, o.order_id, o.status, o.created_at.getTime());
+  await redis().runScript('rebuild', [keys.meta, keys.stock, keys.buyers, keys.orders], args);
+  const view = saleViewOf(row);
+  await publishSaleView(view);
+  return view;
+}
+
+export async function publishSaleView(view: SaleView): Promise<void> {
+  await redis().hset(SALE_INDEX_KEY, view.sale_id, JSON.stringify(view));
+  invalidateSaleIndex();
+}
+
+/** How many sales the published index is rebuilt with after Redis lost it. */
+const INDEX_REBUILD_LIMIT = 500;
+
+async function rebuildIndex(): Promise<SaleView[]> {
+  const { rows } = await db().query<{ sale_id: string }>(
+    'SELECT sale_id FROM flash_sales ORDER BY ends_at DESC LIMIT $1',
+    [INDEX_REBUILD_LIMIT],
+  );
+  const views: SaleView[] = [];
+  for (const { sale_id } of rows) {
+    const view = await loadSaleIntoRedis(sale_id);
+    if (view) views.push(view);
+  }
+  return views;
+}
+
+async function fetchSaleIndex(): Promise<LiveSale[]> {
+  const raw = await redis().hvals(SALE_INDEX_KEY);
+  const views: SaleView[] = raw.length > 0 ? raw.map((v) => JSON.parse(v) as SaleView) : await rebuildIndex();
+  const stocks = await Promise.all(views.map((v) => redis().get(saleKeys(v.sale_id).stock)));
+  const sales: LiveSale[] = [];
+  for (const [i, view] of views.entries()) {
+    let left = stocks[i];
+    if (left === null || left === undefined) {
+      // The sale's keys are gone (Redis restarted): rebuild them before anyone reads a count.
+      await loadSaleIntoRedis(view.sale_id);
+      left = await redis().get(saleKeys(view.sale_id).stock);
+    }
+    sales.push({ ...view, stock_remaining: Math.max(0, Number(left ?? 0)) });
+  }
+  return sales;
+}
+
+let cache: { at: number; sales: Promise<LiveSale[]> } | undefined;
+
+/**
+ * Every published sale with its tokens left, shared by all requests of this instance for
+ * SALES_CACHE_MS: one Redis read per instance per period, however many buyers ask.
+ */
+export function readSaleIndex(): Promise<LiveSale[]> {
+  const now = Date.now();
+  if (cache && now - cache.at < config().SALES_CACHE_MS) return cache.sales;
+  const sales = fetchSaleIndex();
+  cache = { at: now, sales };
+  sales.catch(() => {
+    if (cache?.sales === sales) cache = undefined;
+  });
+  return sales;
+}
+
+export function invalidateSaleIndex(): void {
+  cache = undefined;
+}

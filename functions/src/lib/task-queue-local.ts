@@ -1,0 +1,36 @@
+// The local adapter of the TaskQueue port: a BullMQ queue on the same Redis (DESIGN.md §7).
+// Job id = task name (dedup), attempts and backoff = the Cloud Tasks queue's retry config.
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { Config } from './config.js';
+import { ORDER_QUEUE_RETRY, orderTaskId, type OrderTask, type TaskQueue } from './task-queue.js';
+
+export type LocalQueueSettings = Pick<Config, 'REDIS_URL' | 'REDIS_KEY_PREFIX' | 'TASKS_QUEUE'>;
+
+/** BullMQ keeps its own prefix (it refuses ioredis's keyPrefix); ours stays in front of it. */
+export function bullPrefix(cfg: Pick<Config, 'REDIS_KEY_PREFIX'>): string {
+  return `${cfg.REDIS_KEY_PREFIX}bull`;
+}
+
+/** Completed jobs are kept an hour, so a re-enqueue of a finished order stays a no-op as on Cloud Tasks. */
+export const KEEP_COMPLETED_SECONDS = 3600;
+
+export function createLocalQueue(cfg: LocalQueueSettings): TaskQueue {
+  const connection = new Redis(cfg.REDIS_URL, { maxRetriesPerRequest: 2, enableOfflineQueue: true });
+  const queue = new Queue<OrderTask>(cfg.TASKS_QUEUE, { connection, prefix: bullPrefix(cfg) });
+  return {
+    async enqueueOrder(task) {
+      await queue.add('order', task, {
+        jobId: orderTaskId(task),
+        attempts: ORDER_QUEUE_RETRY.maxAttempts,
+        backoff: { type: 'capped-exponential' },
+        removeOnComplete: { age: KEEP_COMPLETED_SECONDS },
+        removeOnFail: { age: 24 * 3600 },
+      });
+    },
+    async close() {
+      await queue.close();
+      connection.disconnect();
+    },
+  };
+}

@@ -1,0 +1,183 @@
+// The orders function: POST /orders decides from Redis at once, GET reads the caller's orders.
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { authenticate } from '../lib/auth.js';
+import { db } from '../lib/db.js';
+import { ApiError } from '../lib/errors.js';
+import { healthRoute } from '../lib/health.js';
+import { errorFields } from '../lib/log.js';
+import { httpFunction, parseBody, parseInput } from '../lib/http.js';
+import { redis, saleKeys } from '../lib/redis.js';
+import { currentSale } from '../lib/sale-state.js';
+import { loadSaleIntoRedis, readSaleIndex, type LiveSale } from '../lib/sale-store.js';
+import { taskQueue } from '../lib/task-queue.js';
+import { releaseToken, takeStockToken } from './take.js';
+
+export const orderSchema = z.strictObject({ product_id: z.uuid() });
+const listQuerySchema = z.strictObject({ product_id: z.uuid().optional() });
+
+export type OrderStatus = 'pending' | 'reserved' | 'confirmed' | 'failed' | 'expired' | 'cancelled';
+
+export interface Order {
+  order_id: string;
+  user_id: string;
+  product_id: string;
+  sale_id: string;
+  status: OrderStatus;
+  failure_reason: string | null;
+  created_at: string;
+  expires_at: string | null;
+}
+
+interface OrderRow {
+  order_id: string;
+  user_id: string;
+  product_id: string;
+  sale_id: string;
+  status: OrderStatus;
+  failure_reason: string | null;
+  created_at: Date;
+  expires_at: Date | null;
+}
+
+/** An order's record in Redis (see take-4.lua), before or after the worker wrote it down. */
+interface RedisOrderRecord {
+  user_id: string;
+  status: OrderStatus;
+  taken_ms: number;
+}
+
+const ORDER_COLUMNS = 'order_id, user_id, product_id, sale_id, status, failure_reason, created_at, expires_at';
+const ORDER_LIST_LIMIT = 100;
+
+function orderFromRow(row: OrderRow): Order {
+  return {
+    ...row,
+    created_at: row.created_at.toISOString(),
+    expires_at: row.expires_at ? row.expires_at.toISOString() : null,
+  };
+}
+
+function pendingOrder(orderId: string, userId: string, sale: LiveSale, takenMs: number): Order {
+  return {
+    order_id: orderId,
+    user_id: userId,
+    product_id: sale.product.product_id,
+    sale_id: sale.sale_id,
+    status: 'pending',
+    failure_reason: null,
+    created_at: new Date(takenMs).toISOString(),
+    expires_at: null,
+  };
+}
+
+/** Orders accepted in Redis that the worker has not written to PostgreSQL yet. */
+async function pendingOrdersOf(userId: string, sales: LiveSale[]): Promise<Order[]> {
+  const found = await Promise.all(
+    sales.map(async (sale) => {
+      const keys = saleKeys(sale.sale_id);
+      const orderId = await redis().hget(keys.buyers, userId);
+      if (!orderId) return undefined;
+      const raw = await redis().hget(keys.orders, orderId);
+      const record = raw ? (JSON.parse(raw) as RedisOrderRecord) : undefined;
+      if (record?.status !== 'pending' || record.user_id !== userId) return undefined;
+      return pendingOrder(orderId, userId, sale, record.taken_ms);
+    }),
+  );
+  return found.filter((o): o is Order => o !== undefined);
+}
+
+async function pendingOrderById(orderId: string, userId: string): Promise<Order | undefined> {
+  const sales = await readSaleIndex();
+  const raws = await Promise.all(sales.map((s) => redis().hget(saleKeys(s.sale_id).orders, orderId)));
+  for (const [i, raw] of raws.entries()) {
+    const sale = sales[i];
+    if (!raw || !sale) continue;
+    const record = JSON.parse(raw) as RedisOrderRecord;
+    if (record.user_id === userId && record.status === 'pending') return pendingOrder(orderId, userId, sale, record.taken_ms);
+  }
+  return undefined;
+}
+
+export const ordersHandler = httpFunction('orders', [
+  {
+    method: 'POST',
+    path: '/orders',
+    handler: async ({ req, log }) => {
+      const { userId } = await authenticate(req);
+      const input = await parseBody(req, orderSchema);
+      const sales = await readSaleIndex();
+      const sale = currentSale(
+        sales.filter((s) => s.product.product_id === input.product_id),
+        Date.now(),
+      );
+      if (!sale) throw new ApiError('not_found', 'No sale of this product.');
+
+      const orderId = randomUUID();
+      let result = await takeStockToken(sale.sale_id, userId, orderId);
+      if (result.outcome === 'not_loaded') {
+        await loadSaleIntoRedis(sale.sale_id);
+        result = await takeStockToken(sale.sale_id, userId, orderId);
+      }
+      if (result.outcome !== 'taken') throw new ApiError('unavailable', 'The sale is being loaded; try again.');
+
+      const task = {
+        order_id: orderId,
+        user_id: userId,
+        product_id: sale.product.product_id,
+        sale_id: sale.sale_id,
+        taken_ms: result.takenMs,
+      };
+      try {
+        await (await taskQueue()).enqueueOrder(task);
+      } catch (err) {
+        // Nothing would ever write this order down: give the unit back and say so.
+        log.error('enqueue failed; token released', { order_id: orderId, ...errorFields(err) });
+        await releaseToken(sale.sale_id, orderId, userId, result.takenMs);
+        throw new ApiError('unavailable', 'The order could not be queued; nothing was taken. Try again.');
+      }
+      return { status: 202, body: pendingOrder(orderId, userId, sale, result.takenMs) };
+    },
+  },
+  {
+    method: 'GET',
+    path: '/orders',
+    handler: async ({ req, query }) => {
+      const { userId } = await authenticate(req);
+      const filter = parseInput(listQuerySchema, Object.fromEntries(query));
+      const { rows } = await db().query<OrderRow>(
+        `SELECT ${ORDER_COLUMNS} FROM orders
+          WHERE user_id = $1 AND ($2::uuid IS NULL OR product_id = $2)
+          ORDER BY created_at DESC LIMIT $3`,
+        [userId, filter.product_id ?? null, ORDER_LIST_LIMIT],
+      );
+      const written = rows.map(orderFromRow);
+      const known = new Set(written.map((o) => o.order_id));
+      const sales = (await readSaleIndex()).filter(
+        (s) => !filter.product_id || s.product.product_id === filter.product_id,
+      );
+      const pending = (await pendingOrdersOf(userId, sales)).filter((o) => !known.has(o.order_id));
+      const orders = [...pending, ...written].sort((a, b) => b.created_at.localeCompare(a.created_at));
+      return { status: 200, body: { orders: orders.slice(0, ORDER_LIST_LIMIT) } };
+    },
+  },
+  {
+    method: 'GET',
+    path: '/orders/:order_id',
+    handler: async ({ req, params }) => {
+      const { userId } = await authenticate(req);
+      const orderId = params.order_id ?? '';
+      if (!z.uuid().safeParse(orderId).success) throw new ApiError('not_found', 'No such order.');
+      const { rows } = await db().query<OrderRow>(
+        `SELECT ${ORDER_COLUMNS} FROM orders WHERE order_id = $1 AND user_id = $2`,
+        [orderId, userId],
+      );
+      const row = rows[0];
+      if (row) return { status: 200, body: orderFromRow(row) };
+      const pending = await pendingOrderById(orderId, userId);
+      if (!pending) throw new ApiError('not_found', 'No such order.');
+      return { status: 200, body: pending };
+    },
+  },
+  healthRoute({ postgres: true, redis: true }),
+]);

@@ -1,0 +1,198 @@
+// The sales function: products and sales for admins, and the sale list everyone reads from Redis.
+import { z } from 'zod';
+import { authenticateAdmin } from '../lib/auth.js';
+import { db, pgCode, PG_CHECK_VIOLATION, PG_EXCLUSION_VIOLATION, withTransaction } from '../lib/db.js';
+import { ApiError } from '../lib/errors.js';
+import { healthRoute } from '../lib/health.js';
+import { httpFunction, parseBody, type Reply } from '../lib/http.js';
+import { redis, saleKeys } from '../lib/redis.js';
+import { saleState } from '../lib/sale-state.js';
+import {
+  keysExpireAt,
+  loadSaleIntoRedis,
+  publishSaleView,
+  readSaleIndex,
+  SALE_SELECT,
+  saleViewOf,
+  type LiveSale,
+  type SaleRow,
+} from '../lib/sale-store.js';
+import { compareForListing } from '../lib/sale-state.js';
+
+const timestamp = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
+const stock = z.number().int().min(0).max(10_000_000);
+
+export const productSchema = z.strictObject({
+  name: z.string().trim().min(1).max(200),
+  price_in_cent: z.number().int().min(0).max(1_000_000_000),
+});
+
+const windowRule = { message: 'starts_at must be before ends_at', path: ['ends_at'] };
+
+export const createSaleSchema = z
+  .strictObject({
+    product_id: z.uuid(),
+    starts_at: timestamp,
+    ends_at: timestamp,
+    stock,
+    hold_seconds: z.number().int().min(0).max(24 * 3600).default(0),
+  })
+  .refine((s) => s.starts_at < s.ends_at, windowRule);
+
+export const updateSaleSchema = z.strictObject({
+  sale_id: z.uuid(),
+  starts_at: timestamp.optional(),
+  ends_at: timestamp.optional(),
+  stock: stock.optional(),
+});
+
+/** How many sales GET /sales lists. */
+export const SALE_LIST_LIMIT = 50;
+
+export function saleResponse(sale: LiveSale, nowMs: number) {
+  return {
+    sale_id: sale.sale_id,
+    product: sale.product,
+    starts_at: sale.starts_at,
+    ends_at: sale.ends_at,
+    state: saleState(Date.parse(sale.starts_at), Date.parse(sale.ends_at), nowMs),
+    stock_total: sale.stock_total,
+    stock_remaining: sale.stock_remaining,
+    hold_seconds: sale.hold_seconds,
+    server_time: new Date(nowMs).toISOString(),
+  };
+}
+
+function saleConflict(err: unknown): never {
+  if (pgCode(err) === PG_EXCLUSION_VIOLATION) throw new ApiError('sale_overlaps');
+  if (pgCode(err) === PG_CHECK_VIOLATION) throw new ApiError('stock_below_sold');
+  throw err;
+}
+
+async function liveSale(saleId: string): Promise<LiveSale | undefined> {
+  return (await readSaleIndex()).find((s) => s.sale_id === saleId);
+}
+
+async function saleReply(status: number, saleId: string): Promise<Reply> {
+  const sale = await liveSale(saleId);
+  if (!sale) throw new ApiError('not_found', 'No such sale.');
+  return { status, body: saleResponse(sale, Date.now()) };
+}
+
+export const salesHandler = httpFunction('sales', [
+  {
+    method: 'POST',
+    path: '/products',
+    handler: async ({ req }) => {
+      await authenticateAdmin(req);
+      const input = await parseBody(req, productSchema);
+      const { rows } = await db().query<{ product_id: string; name: string; price_in_cent: string }>(
+        'INSERT INTO products (name, price_in_cent) VALUES ($1, $2) RETURNING product_id, name, price_in_cent',
+        [input.name, input.price_in_cent],
+      );
+      const product = rows[0];
+      if (!product) throw new Error('INSERT returned no product');
+      return { status: 201, body: { ...product, price_in_cent: Number(product.price_in_cent) } };
+    },
+  },
+  {
+    method: 'POST',
+    path: '/sales',
+    handler: async ({ req }) => {
+      await authenticateAdmin(req);
+      const input = await parseBody(req, createSaleSchema);
+      const saleId = await withTransaction(async (client) => {
+        const product = await client.query('SELECT 1 FROM products WHERE product_id = $1', [input.product_id]);
+        if (product.rowCount === 0) throw new ApiError('not_found', 'No such product.');
+        const inserted = await client
+          .query<{ sale_id: string }>(
+            `INSERT INTO flash_sales (product_id, starts_at, ends_at, stock, hold_seconds)
+             VALUES ($1, $2, $3, $4, $5) RETURNING sale_id`,
+            [input.product_id, input.starts_at, input.ends_at, input.stock, input.hold_seconds],
+          )
+          .catch(saleConflict);
+        const id = inserted.rows[0]?.sale_id;
+        if (!id) throw new Error('INSERT returned no sale');
+        // Into Redis before COMMIT: a sale that cannot be sold is not created at all.
+        await loadSaleIntoRedis(id, client);
+        return id;
+      });
+      return saleReply(201, saleId);
+    },
+  },
+  {
+    method: 'POST',
+    path: '/sales/update',
+    handler: async ({ req }) => {
+      await authenticateAdmin(req);
+      const input = await parseBody(req, updateSaleSchema);
+      const needsRebuild = await withTransaction(async (client) => {
+        const { rows } = await client.query<SaleRow>(`${SALE_SELECT} WHERE s.sale_id = $1 FOR UPDATE OF s`, [
+          input.sale_id,
+        ]);
+        const current = rows[0];
+        if (!current) throw new ApiError('not_found', 'No such sale.');
+        const startsAt = input.starts_at ?? current.starts_at;
+        const endsAt = input.ends_at ?? current.ends_at;
+        const newStock = input.stock ?? current.stock;
+        if (startsAt >= endsAt) {
+          throw new ApiError('invalid_request', 'The request is not valid.', {
+            details: [{ field: 'ends_at', problem: windowRule.message }],
+          });
+        }
+        if (newStock < current.sold) throw new ApiError('stock_below_sold');
+        const updated = await client
+          .query<SaleRow>(
+            `UPDATE flash_sales SET starts_at = $2, ends_at = $3, stock = $4, updated_at = now()
+              WHERE sale_id = $1 RETURNING sale_id`,
+            [input.sale_id, startsAt, endsAt, newStock],
+          )
+          .catch(saleConflict);
+        if (updated.rowCount !== 1) throw new Error('UPDATE touched no sale');
+        // Redis counts pending orders that PostgreSQL does not know yet: it has the last word
+        // on how low the stock may go, and the row lock keeps concurrent updates in line.
+        const keys = saleKeys(input.sale_id);
+        const [code] = (await redis().runScript(
+          'resize',
+          [keys.meta, keys.stock],
+          [startsAt.getTime(), endsAt.getTime(), newStock, keysExpireAt(endsAt)],
+        )) as [number, number];
+        if (code === 1) throw new ApiError('stock_below_sold');
+        await publishSaleView(saleViewOf({ ...current, starts_at: startsAt, ends_at: endsAt, stock: newStock }));
+        return code === 2;
+      });
+      if (needsRebuild) await loadSaleIntoRedis(input.sale_id);
+      return saleReply(200, input.sale_id);
+    },
+  },
+  {
+    method: 'GET',
+    path: '/sales',
+    handler: async () => {
+      const nowMs = Date.now();
+      const sales = [...(await readSaleIndex())]
+        .sort((a, b) => compareForListing(a, b, nowMs))
+        .slice(0, SALE_LIST_LIMIT)
+        .map((s) => saleResponse(s, nowMs));
+      return {
+        status: 200,
+        body: { sales, server_time: new Date(nowMs).toISOString() },
+        headers: { 'cache-control': 'public, max-age=1' },
+      };
+    },
+  },
+  {
+    method: 'GET',
+    path: '/sales/:sale_id',
+    handler: async ({ params }) => {
+      const saleId = params.sale_id ?? '';
+      if (!z.uuid().safeParse(saleId).success) throw new ApiError('not_found', 'No such sale.');
+      // A sale missing from the index (Redis lost it) is loaded once from PostgreSQL.
+      if (!(await liveSale(saleId)) && !(await loadSaleIntoRedis(saleId))) {
+        throw new ApiError('not_found', 'No such sale.');
+      }
+      return saleReply(200, saleId);
+    },
+  },
+  healthRoute({ postgres: true, redis: true }),
+]);

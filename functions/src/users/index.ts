@@ -1,0 +1,89 @@
+// The users function: sign up, log in (ES256 tokens), and the JWKS that the gateway verifies with.
+import { z } from 'zod';
+import { config } from '../lib/config.js';
+import { db, pgCode, PG_UNIQUE_VIOLATION } from '../lib/db.js';
+import { ApiError } from '../lib/errors.js';
+import { healthRoute } from '../lib/health.js';
+import { httpFunction, parseBody } from '../lib/http.js';
+import type { Role } from '../lib/auth.js';
+import { decoyHash, hashPassword, verifyPassword } from './passwords.js';
+import { signAccessToken, signingKeyFromJwk, type SigningKey } from './tokens.js';
+
+const email = z.email().max(320);
+
+export const signupSchema = z.strictObject({
+  email,
+  password: z.string().min(8).max(128),
+});
+
+export const loginSchema = z.strictObject({
+  email,
+  password: z.string().min(1).max(128),
+});
+
+let signingKey: Promise<SigningKey> | undefined;
+function currentSigningKey(): Promise<SigningKey> {
+  const jwk = config().JWT_PRIVATE_JWK;
+  if (!jwk) throw new Error('JWT_PRIVATE_JWK is not set');
+  signingKey ??= signingKeyFromJwk(jwk);
+  return signingKey;
+}
+
+function roleFor(emailAddress: string, storedRole: string): Role {
+  return storedRole === 'admin' || config().ADMIN_EMAILS.includes(emailAddress.toLowerCase()) ? 'admin' : 'user';
+}
+
+export const usersHandler = httpFunction('users', [
+  {
+    method: 'POST',
+    path: '/users',
+    handler: async ({ req }) => {
+      const input = await parseBody(req, signupSchema);
+      const passwordHash = await hashPassword(input.password);
+      try {
+        const { rows } = await db().query<{ user_id: string; email: string }>(
+          'INSERT INTO users (email, password_hash, role) VALUES ($1, $2, $3) RETURNING user_id, email',
+          [input.email, passwordHash, roleFor(input.email, 'user')],
+        );
+        return { status: 201, body: rows[0] };
+      } catch (err) {
+        if (pgCode(err) === PG_UNIQUE_VIOLATION) throw new ApiError('email_taken');
+        throw err;
+      }
+    },
+  },
+  {
+    method: 'POST',
+    path: '/users/authenticate',
+    handler: async ({ req }) => {
+      const input = await parseBody(req, loginSchema);
+      const { rows } = await db().query<{ user_id: string; email: string; password_hash: string; role: string }>(
+        'SELECT user_id, email, password_hash, role FROM users WHERE lower(email) = lower($1)',
+        [input.email],
+      );
+      const user = rows[0];
+      const valid = await verifyPassword(input.password, user?.password_hash ?? (await decoyHash()));
+      if (!user || !valid) throw new ApiError('invalid_credentials');
+      const cfg = config();
+      const token = await signAccessToken(
+        await currentSigningKey(),
+        { userId: user.user_id, role: roleFor(user.email, user.role) },
+        { issuer: cfg.JWT_ISSUER, audience: cfg.JWT_AUDIENCE, ttlSeconds: cfg.TOKEN_TTL_SECONDS },
+      );
+      return {
+        status: 200,
+        body: { token, token_type: 'Bearer', expires_in: cfg.TOKEN_TTL_SECONDS, user_id: user.user_id },
+      };
+    },
+  },
+  {
+    method: 'GET',
+    path: '/.well-known/jwks.json',
+    handler: async () => ({
+      status: 200,
+      body: { keys: [(await currentSigningKey()).publicJwk] },
+      headers: { 'cache-control': 'public, max-age=300' },
+    }),
+  },
+  healthRoute({ postgres: true }),
+]);

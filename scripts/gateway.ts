@@ -1,0 +1,120 @@
+// The local stand-in for Google API Gateway: routes each operation of openapi.yaml to its
+// function (x-google-backend), checks JWTs as the gateway does (issuer, JWKS, audience) and
+// passes the verified claims in X-Apigateway-Api-Userinfo.
+import http from 'node:http';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { createRemoteJWKSet } from 'jose';
+import { OpenAPIRouter } from 'openapi-backend';
+import type { OpenAPIV3 } from 'openapi-types';
+import { parse as parseYaml } from 'yaml';
+import { bearerToken, createTokenVerifier, GATEWAY_USERINFO_HEADER } from '../functions/src/lib/auth.ts';
+import { ApiError } from '../functions/src/lib/errors.ts';
+import { requestIdOf, sendError, toApiError } from '../functions/src/lib/http.ts';
+
+const require = createRequire(import.meta.url);
+const swagger2openapi = require('swagger2openapi') as {
+  convertObj(spec: unknown, options: Record<string, unknown>): Promise<{ openapi: OpenAPIV3.Document }>;
+};
+
+export interface GatewayOptions {
+  openapiFile: string;
+  /** The values of the ${...} placeholders of openapi.yaml, e.g. orders_url. */
+  variables: Record<string, string>;
+}
+
+interface GoogleOperation {
+  operationId: string;
+  security?: Record<string, string[]>[];
+  'x-google-backend'?: { address: string; path_translation?: string };
+}
+
+type SwaggerDoc = {
+  securityDefinitions?: Record<string, Record<string, string>>;
+  paths: Record<string, Record<string, GoogleOperation>>;
+};
+
+/** Fills ${name} placeholders, as terraform's templatefile does at deploy time. */
+export function fillTemplate(text: string, variables: Record<string, string>): string {
+  return text.replace(/\$\{(\w+)\}/g, (_, name: string) => {
+    const value = variables[name];
+    if (value === undefined) throw new Error(`openapi.yaml uses \${${name}} but no value was given`);
+    return value;
+  });
+}
+
+export async function loadGatewayConfig(options: GatewayOptions) {
+  const swagger = parseYaml(fillTemplate(readFileSync(options.openapiFile, 'utf8'), options.variables)) as SwaggerDoc;
+  const { openapi } = await swagger2openapi.convertObj(structuredClone(swagger), { patch: true, warnOnly: true });
+  const operations = new Map<string, GoogleOperation>();
+  for (const methods of Object.values(swagger.paths)) {
+    for (const op of Object.values(methods)) operations.set(op.operationId, op);
+  }
+  const scheme = swagger.securityDefinitions?.jwt;
+  if (!scheme?.['x-google-issuer'] || !scheme['x-google-jwks_uri'] || !scheme['x-google-audiences']) {
+    throw new Error('openapi.yaml: securityDefinitions.jwt needs x-google-issuer, x-google-jwks_uri, x-google-audiences');
+  }
+  return {
+    router: new OpenAPIRouter({ definition: openapi }),
+    operations,
+    verify: createTokenVerifier({
+      keys: createRemoteJWKSet(new URL(scheme['x-google-jwks_uri'])),
+      issuer: scheme['x-google-issuer'],
+      audience: scheme['x-google-audiences'],
+    }),
+  };
+}
+
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer']);
+
+export async function createGateway(options: GatewayOptions): Promise<http.Server> {
+  const { router, operations, verify } = await loadGatewayConfig(options);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+
+  return http.createServer((req, res) => {
+    const requestId = requestIdOf(req);
+    void (async () => {
+      const [path = '/', query = ''] = (req.url ?? '/').split('?', 2);
+      const match = router.matchOperation({
+        method: (req.method ?? 'GET').toLowerCase(),
+        path,
+        headers: req.headers as Record<string, string>,
+        query,
+      });
+      const operation = match?.operationId ? operations.get(match.operationId) : undefined;
+      const backend = operation?.['x-google-backend'];
+      if (!operation || !backend) throw new ApiError('not_found', 'No such route.');
+
+      const headers: http.OutgoingHttpHeaders = {};
+      for (const [name, value] of Object.entries(req.headers)) {
+        if (!HOP_BY_HOP.has(name) && name !== GATEWAY_USERINFO_HEADER) headers[name] = value;
+      }
+      headers['x-request-id'] = requestId;
+      headers['x-forwarded-for'] = req.socket.remoteAddress ?? '';
+      if (operation.security && operation.security.length > 0) {
+        const { claims } = await verify(bearerToken(req));
+        headers[GATEWAY_USERINFO_HEADER] = Buffer.from(JSON.stringify(claims)).toString('base64url');
+        // API Gateway moves the caller's token aside and authenticates itself to the backend.
+        headers['x-forwarded-authorization'] = headers.authorization;
+        delete headers.authorization;
+      }
+      const target = new URL(backend.address);
+      const upstream = http.request(
+        {
+          host: target.hostname,
+          port: target.port,
+          method: req.method,
+          path: backend.path_translation === 'APPEND_PATH_TO_ADDRESS' ? target.pathname.replace(/\/$/, '') + req.url : target.pathname,
+          headers,
+          agent,
+        },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
+      upstream.on('error', () => sendError(res, requestId, new ApiError('unavailable', 'The backend does not answer.')));
+      req.pipe(upstream);
+    })().catch((err: unknown) => sendError(res, requestId, toApiError(err)));
+  });
+}

@@ -1,0 +1,162 @@
+// The local stack of DESIGN.md §7, from nothing: Redis, PostgreSQL, migrations, every function
+// on its own port under the Functions Framework, the task dispatcher and the gateway.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync, rmSync } from 'node:fs';
+import type http from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createGateway } from './gateway.ts';
+import { localSigningJwk } from './local/keys.ts';
+import { ensureDatabase, startPostgres } from './local/postgres.ts';
+import { startRedis, type RunningService } from './local/redis.ts';
+import { progress, waitFor } from './local/system.ts';
+import { migrate } from './migrate.ts';
+import { startDispatcher } from './task-dispatcher.ts';
+
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const FRAMEWORK_MAIN = path.join(ROOT, 'node_modules/@google-cloud/functions-framework/build/src/main.js');
+
+/** Every function the stack runs, with its port offset from the gateway's port. */
+export const LOCAL_FUNCTIONS = { users: 1, sales: 2, orders: 3, 'order-worker': 4 } as const;
+export type FunctionName = keyof typeof LOCAL_FUNCTIONS;
+
+export interface StackProfile {
+  name: 'dev' | 'test';
+  gatewayPort: number;
+  redisPort: number;
+  postgresPort: number;
+  database: string;
+  keyPrefix: string;
+  adminEmails: string;
+  /** Start from empty data (tests) or keep it across runs (npm start). */
+  fresh: boolean;
+  /** Where function logs go; undefined: this process's stdout. */
+  logDir?: string;
+}
+
+export interface Stack {
+  gatewayUrl: string;
+  functionUrls: Record<FunctionName, string>;
+  /** The environment every function runs with: the stack's whole configuration. */
+  env: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+function spawnFunction(name: FunctionName, port: number, env: Record<string, string>, logDir?: string): ChildProcess {
+  const child = spawn(
+    process.execPath,
+    [FRAMEWORK_MAIN, `--target=${name}`, `--port=${port}`, `--source=${path.join(ROOT, 'functions')}`],
+    { env: { ...process.env, ...env }, stdio: ['ignore', logDir ? 'pipe' : 'inherit', logDir ? 'pipe' : 'inherit'] },
+  );
+  if (logDir) {
+    const log = createWriteStream(path.join(logDir, `${name}.log`), { flags: 'a' });
+    child.stdout?.pipe(log);
+    child.stderr?.pipe(log);
+  }
+  return child;
+}
+
+async function healthy(url: string): Promise<boolean> {
+  try {
+    const answer = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2000) });
+    return answer.ok;
+  } catch {
+    return false;
+  }
+}
+
+export async function startStack(profile: StackProfile): Promise<Stack> {
+  const dataDir = path.join(ROOT, '.local', profile.name);
+  if (profile.fresh) rmSync(dataDir, { recursive: true, force: true });
+  mkdirSync(dataDir, { recursive: true });
+  if (profile.logDir) mkdirSync(profile.logDir, { recursive: true });
+  const stops: (() => Promise<void>)[] = [];
+  const stop = async () => {
+    for (const s of stops.reverse()) await s().catch((err: unknown) => progress(`stopping: ${String(err)}`));
+    stops.length = 0;
+  };
+
+  try {
+    const [redisService, postgresService] = await Promise.all([
+      process.env.REDIS_URL
+        ? Promise.resolve<RunningService>({ url: process.env.REDIS_URL, stop: async () => undefined })
+        : startRedis({ port: profile.redisPort, dir: path.join(dataDir, 'redis'), persistent: !profile.fresh }),
+      process.env.DATABASE_URL
+        ? ensureDatabase(process.env.DATABASE_URL, profile.database).then((url) => ({ url, stop: async () => undefined }))
+        : startPostgres({ port: profile.postgresPort, dir: path.join(dataDir, 'postgres'), database: profile.database }),
+    ]);
+    stops.push(redisService.stop, postgresService.stop);
+    await migrate(postgresService.url, (m) => progress(`migrations: ${m}`));
+
+    const functionUrls = Object.fromEntries(
+      Object.entries(LOCAL_FUNCTIONS).map(([name, offset]) => [name, `http://127.0.0.1:${profile.gatewayPort + offset}`]),
+    ) as Record<FunctionName, string>;
+    const gatewayUrl = `http://localhost:${profile.gatewayPort}`;
+    const env: Record<string, string> = {
+      NODE_ENV: profile.name === 'test' ? 'test' : 'development',
+      REDIS_URL: redisService.url,
+      REDIS_KEY_PREFIX: profile.keyPrefix,
+      DATABASE_URL: postgresService.url,
+      AUTH_MODE: 'gateway',
+      JWT_ISSUER: gatewayUrl,
+      JWT_AUDIENCE: 'flash-sale',
+      JWKS_URL: `${functionUrls.users}/.well-known/jwks.json`,
+      JWT_PRIVATE_JWK: await localSigningJwk(path.join(ROOT, '.local')),
+      ADMIN_EMAILS: profile.adminEmails,
+      TASK_QUEUE: 'local',
+      TASKS_QUEUE: 'orders',
+      WORKER_URL: `${functionUrls['order-worker']}/`,
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+    };
+
+    for (const [name, offset] of Object.entries(LOCAL_FUNCTIONS) as [FunctionName, number][]) {
+      const child = spawnFunction(name, profile.gatewayPort + offset, env, profile.logDir);
+      stops.push(async () => {
+        if (child.exitCode !== null) return;
+        const gone = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        await gone;
+      });
+    }
+    await Promise.all(
+      Object.entries(functionUrls).map(([name, url]) => waitFor(`function ${name} (${url})`, () => healthy(url))),
+    );
+
+    const dispatcher = startDispatcher({
+      redisUrl: redisService.url,
+      keyPrefix: profile.keyPrefix,
+      queueName: env.TASKS_QUEUE ?? 'orders',
+      workerUrl: env.WORKER_URL ?? '',
+      maxPerSecond: 500,
+      concurrency: 32,
+    });
+    stops.push(() => dispatcher.close());
+
+    const gateway: http.Server = await createGateway({
+      openapiFile: path.join(ROOT, 'openapi.yaml'),
+      variables: {
+        users_url: functionUrls.users,
+        sales_url: functionUrls.sales,
+        orders_url: functionUrls.orders,
+        jwt_issuer: env.JWT_ISSUER ?? '',
+        jwt_audience: env.JWT_AUDIENCE ?? '',
+        jwks_uri: env.JWKS_URL ?? '',
+      },
+    });
+    await new Promise<void>((resolve, reject) => {
+      gateway.once('error', reject);
+      gateway.listen(profile.gatewayPort, '127.0.0.1', resolve);
+    });
+    stops.push(
+      () =>
+        new Promise<void>((resolve) => {
+          gateway.close(() => resolve());
+          gateway.closeAllConnections();
+        }),
+    );
+    return { gatewayUrl, functionUrls, env, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

@@ -1,0 +1,34 @@
+// npm start: the whole local stack on this machine, until Ctrl-C.
+import { startStack } from './stack.ts';
+
+const gatewayPort = Number(process.env.PORT ?? 8080);
+const stack = await startStack({
+  name: 'dev',
+  gatewayPort,
+  redisPort: Number(process.env.LOCAL_REDIS_PORT ?? 6390),
+  postgresPort: Number(process.env.LOCAL_POSTGRES_PORT ?? 5440),
+  database: 'flashsale',
+  keyPrefix: '',
+  adminEmails: process.env.ADMIN_EMAILS ?? 'admin@example.com',
+  fresh: false,
+});
+
+console.log(`
+Flash sale is up.
+  API (gateway)   ${stack.gatewayUrl}
+  functions       ${Object.entries(stack.functionUrls).map(([n, u]) => `${n} ${u}`).join(', ')}
+  Redis           ${stack.env.REDIS_URL}
+  PostgreSQL      ${stack.env.DATABASE_URL}
+  admins          ${stack.env.ADMIN_EMAILS}
+Ctrl-C stops everything.
+`);
+
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    console.log('\nstopping…');
+    void stack.stop().then(() => process.exit(0));
+  });
+}

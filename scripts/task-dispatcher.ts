@@ -1,0 +1,60 @@
+// The local stand-in for Cloud Tasks' push delivery: a BullMQ worker that POSTs each task to
+// the worker function with the headers Cloud Tasks sends, retried with the queue's backoff.
+import { Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import { bullPrefix } from '../functions/src/lib/task-queue-local.ts';
+import { retryDelayMs, TASK_HEADERS, type OrderTask } from '../functions/src/lib/task-queue.ts';
+
+export interface DispatcherOptions {
+  redisUrl: string;
+  keyPrefix: string;
+  queueName: string;
+  workerUrl: string;
+  /** The queue's dispatch rate (Cloud Tasks maxDispatchesPerSecond). */
+  maxPerSecond: number;
+  /** Cloud Tasks maxConcurrentDispatches. */
+  concurrency: number;
+}
+
+export function taskHeaders(job: Pick<Job, 'id' | 'attemptsMade' | 'timestamp' | 'delay'>, queueName: string) {
+  return {
+    'content-type': 'application/json',
+    'user-agent': 'Google-Cloud-Tasks',
+    [TASK_HEADERS.queueName]: queueName,
+    [TASK_HEADERS.taskName]: job.id ?? '',
+    [TASK_HEADERS.retryCount]: String(job.attemptsMade),
+    [TASK_HEADERS.executionCount]: String(job.attemptsMade),
+    [TASK_HEADERS.eta]: ((job.timestamp + (job.delay ?? 0)) / 1000).toFixed(6),
+  };
+}
+
+export function startDispatcher(options: DispatcherOptions): { close(): Promise<void> } {
+  const connection = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
+  const worker = new Worker<OrderTask>(
+    options.queueName,
+    async (job) => {
+      const answer = await fetch(options.workerUrl, {
+        method: 'POST',
+        headers: taskHeaders(job, options.queueName),
+        body: JSON.stringify(job.data),
+        signal: AbortSignal.timeout(30_000),
+      });
+      await answer.arrayBuffer();
+      if (!answer.ok) throw new Error(`worker answered ${answer.status}`);
+    },
+    {
+      connection,
+      prefix: bullPrefix({ REDIS_KEY_PREFIX: options.keyPrefix }),
+      concurrency: options.concurrency,
+      limiter: { max: options.maxPerSecond, duration: 1000 },
+      settings: { backoffStrategy: (attemptsMade: number) => retryDelayMs(attemptsMade) },
+    },
+  );
+  worker.on('error', (err) => process.stderr.write(`[dispatcher] ${err.message}\n`));
+  return {
+    async close() {
+      await worker.close();
+      connection.disconnect();
+    },
+  };
+}
