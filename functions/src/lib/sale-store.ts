@@ -126,17 +126,27 @@ async function fetchSaleIndex(): Promise<LiveSale[]> {
 }
 
 let cache: { at: number; sales: Promise<LiveSale[]> } | undefined;
+let inFlight: Promise<LiveSale[]> | undefined;
 
 /**
  * Every published sale with its tokens left, shared by all requests of this instance for
  * SALES_CACHE_MS: one Redis read per instance per period, however many buyers ask.
+ * `maxAgeMs: 0` asks for a fresh read (a sale created a moment ago by another instance);
+ * concurrent fresh reads share one round trip.
  */
-export function readSaleIndex(): Promise<LiveSale[]> {
+export function readSaleIndex(options: { maxAgeMs?: number } = {}): Promise<LiveSale[]> {
+  const maxAgeMs = options.maxAgeMs ?? config().SALES_CACHE_MS;
   const now = Date.now();
-  if (cache && now - cache.at < config().SALES_CACHE_MS) return cache.sales;
+  if (cache && now - cache.at < maxAgeMs) return cache.sales;
+  if (inFlight) return inFlight;
   const sales = fetchSaleIndex();
+  inFlight = sales;
   cache = { at: now, sales };
-  sales.catch(() => {
+  const settled = () => {
+    if (inFlight === sales) inFlight = undefined;
+  };
+  sales.then(settled, () => {
+    settled();
     if (cache?.sales === sales) cache = undefined;
   });
   return sales;

@@ -99,6 +99,14 @@ async function pendingOrderById(orderId: string, userId: string): Promise<Order 
   return undefined;
 }
 
+async function saleOfProduct(productId: string, freshness: { maxAgeMs?: number }): Promise<LiveSale | undefined> {
+  const sales = await readSaleIndex(freshness);
+  return currentSale(
+    sales.filter((s) => s.product.product_id === productId),
+    Date.now(),
+  );
+}
+
 export const ordersHandler = httpFunction('orders', [
   {
     method: 'POST',
@@ -106,11 +114,10 @@ export const ordersHandler = httpFunction('orders', [
     handler: async ({ req, log }) => {
       const { userId } = await authenticate(req);
       const input = await parseBody(req, orderSchema);
-      const sales = await readSaleIndex();
-      const sale = currentSale(
-        sales.filter((s) => s.product.product_id === input.product_id),
-        Date.now(),
-      );
+      const sale =
+        (await saleOfProduct(input.product_id, {})) ??
+        // Not in this instance's copy: perhaps created a moment ago; look once more, fresh.
+        (await saleOfProduct(input.product_id, { maxAgeMs: 0 }));
       if (!sale) throw new ApiError('not_found', 'No sale of this product.');
 
       const orderId = randomUUID();

@@ -70,7 +70,8 @@ function saleConflict(err: unknown): never {
 }
 
 async function liveSale(saleId: string): Promise<LiveSale | undefined> {
-  return (await readSaleIndex()).find((s) => s.sale_id === saleId);
+  const find = async (maxAgeMs?: number) => (await readSaleIndex({ maxAgeMs })).find((s) => s.sale_id === saleId);
+  return (await find()) ?? (await find(0));
 }
 
 async function saleReply(status: number, saleId: string): Promise<Reply> {

@@ -1,0 +1,42 @@
+// npm test: brings up its own stack (own data, ports, database and key prefix, so a running
+// npm start is never touched), runs every test file with node's test runner, tears it down.
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { ROOT, startStack } from './stack.ts';
+import { progress } from './local/system.ts';
+
+const files = process.argv.slice(2);
+const patterns = files.length > 0 ? files : ['tests/unit/**/*.test.ts', 'tests/integration/**/*.test.ts'];
+
+const started = Date.now();
+const stack = await startStack({
+  name: 'test',
+  gatewayPort: Number(process.env.TEST_GATEWAY_PORT ?? 18080),
+  redisPort: Number(process.env.TEST_REDIS_PORT ?? 16390),
+  postgresPort: Number(process.env.TEST_POSTGRES_PORT ?? 15440),
+  database: 'flashsale_test',
+  keyPrefix: 'test:',
+  adminEmails: 'admin@test.local',
+  fresh: true,
+  logDir: path.join(ROOT, '.local/test/logs'),
+});
+progress(`test stack up in ${((Date.now() - started) / 1000).toFixed(1)} s; function logs in .local/test/logs`);
+
+const code = await new Promise<number>((resolve) => {
+  const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...patterns], {
+    cwd: ROOT,
+    stdio: 'inherit',
+    env: {
+      ...process.env,
+      ...stack.env,
+      LOG_LEVEL: 'warn',
+      TEST_GATEWAY_URL: stack.gatewayUrl,
+      TEST_FUNCTION_URLS: JSON.stringify(stack.functionUrls),
+      TEST_ADMIN_EMAIL: 'admin@test.local',
+    },
+  });
+  child.on('exit', (exitCode, signal) => resolve(exitCode ?? (signal ? 1 : 0)));
+});
+
+await stack.stop();
+process.exit(code);

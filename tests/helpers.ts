@@ -1,0 +1,146 @@
+// What the tests share: the API through the gateway, tokens minted with the local key, seeded
+// users and sales, and polling. The stack itself comes from scripts/test.ts (npm test).
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import type { Role } from '../functions/src/lib/auth.ts';
+import { signAccessToken, signingKeyFromJwk } from '../functions/src/users/tokens.ts';
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run the tests with npm test, which starts the stack`);
+  return value;
+}
+
+export const gatewayUrl = () => required('TEST_GATEWAY_URL');
+export const functionUrl = (name: 'users' | 'sales' | 'orders' | 'order-worker') =>
+  (JSON.parse(required('TEST_FUNCTION_URLS')) as Record<string, string>)[name] as string;
+
+export interface Answer<T = Record<string, unknown>> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+export async function api<T = Record<string, unknown>>(
+  method: string,
+  path: string,
+  options: { token?: string; body?: unknown; rawBody?: string; headers?: Record<string, string>; base?: string } = {},
+): Promise<Answer<T>> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  let body: string | undefined = options.rawBody;
+  if (options.body !== undefined) body = JSON.stringify(options.body);
+  if (body !== undefined) headers['content-type'] ??= 'application/json';
+  const answer = await fetch(`${options.base ?? gatewayUrl()}${path}`, { method, headers, body });
+  const text = await answer.text();
+  return { status: answer.status, headers: answer.headers, body: (text ? JSON.parse(text) : {}) as T };
+}
+
+let pool: pg.Pool | undefined;
+export function database(): pg.Pool {
+  pool ??= new pg.Pool({ connectionString: required('DATABASE_URL'), max: 4 });
+  return pool;
+}
+
+export async function closeHelpers(): Promise<void> {
+  await pool?.end();
+  pool = undefined;
+}
+
+/** A token for `userId`, signed with the stack's own key, as POST /users/authenticate issues. */
+export async function mintToken(userId: string, role: Role = 'user', ttlSeconds = 600): Promise<string> {
+  const key = await signingKeyFromJwk(required('JWT_PRIVATE_JWK'));
+  return signAccessToken(key, { userId, role }, {
+    issuer: required('JWT_ISSUER'),
+    audience: required('JWT_AUDIENCE'),
+    ttlSeconds,
+  });
+}
+
+/** `count` users written straight to PostgreSQL (they buy with minted tokens, never log in). */
+export async function seedUsers(count: number): Promise<string[]> {
+  const emails = Array.from({ length: count }, () => `buyer-${randomUUID()}@test.local`);
+  const { rows } = await database().query<{ user_id: string }>(
+    `INSERT INTO users (email, password_hash) SELECT e, 'seeded-no-login' FROM unnest($1::text[]) AS e RETURNING user_id`,
+    [emails],
+  );
+  return rows.map((r) => r.user_id);
+}
+
+export async function buyer(): Promise<{ userId: string; token: string }> {
+  const [userId] = await seedUsers(1);
+  if (!userId) throw new Error('no user seeded');
+  return { userId, token: await mintToken(userId) };
+}
+
+let adminToken: Promise<string> | undefined;
+/** The admin of ADMIN_EMAILS, signed up and logged in through the API. */
+export function admin(): Promise<string> {
+  adminToken ??= (async () => {
+    const credentials = { email: required('TEST_ADMIN_EMAIL'), password: 'admin-password-1' };
+    const signup = await api('POST', '/users', { body: credentials });
+    if (signup.status !== 201 && signup.status !== 409) throw new Error(`admin signup: ${signup.status}`);
+    const login = await api<{ token: string }>('POST', '/users/authenticate', { body: credentials });
+    if (login.status !== 200) throw new Error(`admin login: ${login.status}`);
+    return login.body.token;
+  })();
+  return adminToken;
+}
+
+export interface SaleBody {
+  sale_id: string;
+  product: { product_id: string; name: string; price_in_cent: number };
+  starts_at: string;
+  ends_at: string;
+  state: string;
+  stock_total: number;
+  stock_remaining: number;
+  hold_seconds: number;
+  server_time: string;
+}
+
+export interface OrderBody {
+  order_id: string;
+  user_id: string;
+  product_id: string;
+  sale_id: string;
+  status: string;
+  failure_reason: string | null;
+  created_at: string;
+  expires_at: string | null;
+}
+
+/** A new product with one sale; the window defaults to "started a minute ago, open an hour". */
+export async function createSale(
+  options: { stock: number; startsInMs?: number; durationMs?: number; holdSeconds?: number } = { stock: 10 },
+): Promise<SaleBody> {
+  const token = await admin();
+  const product = await api<{ product_id: string }>('POST', '/products', {
+    token,
+    body: { name: `Product ${randomUUID().slice(0, 8)}`, price_in_cent: 1999 },
+  });
+  if (product.status !== 201) throw new Error(`create product: ${product.status} ${JSON.stringify(product.body)}`);
+  const startsAt = Date.now() + (options.startsInMs ?? -60_000);
+  const sale = await api<SaleBody>('POST', '/sales', {
+    token,
+    body: {
+      product_id: product.body.product_id,
+      starts_at: new Date(startsAt).toISOString(),
+      ends_at: new Date(startsAt + (options.durationMs ?? 3_600_000)).toISOString(),
+      stock: options.stock,
+      ...(options.holdSeconds !== undefined ? { hold_seconds: options.holdSeconds } : {}),
+    },
+  });
+  if (sale.status !== 201) throw new Error(`create sale: ${sale.status} ${JSON.stringify(sale.body)}`);
+  return sale.body;
+}
+
+export async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -1,0 +1,198 @@
+// The Lua scripts against a real Redis, each test under its own random key prefix, cleaned after.
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { afterEach, beforeEach, test } from 'node:test';
+import { createRedis, saleKeys, type FlashRedis } from '../../functions/src/lib/redis.ts';
+
+let redis: FlashRedis;
+let prefix: string;
+
+beforeEach(() => {
+  prefix = `test:lua:${randomUUID()}:`;
+  redis = createRedis({ keyPrefix: prefix });
+});
+
+afterEach(async () => {
+  const keys = await redis.keys(`${prefix}*`);
+  // KEYS returns full names; the client adds its prefix again, so strip it before DEL.
+  if (keys.length > 0) await redis.del(...keys.map((k) => k.slice(prefix.length)));
+  await redis.quit();
+});
+
+
+async function redisNowMs(): Promise<number> {
+  const [s, us] = await redis.time();
+  return Number(s) * 1000 + Math.floor(Number(us) / 1000);
+}
+
+async function install(options: { stock: number; startsMs?: number; endsMs?: number; live?: [string, string][] }) {
+  const saleId = randomUUID();
+  const keys = saleKeys(saleId);
+  const now = await redisNowMs();
+  const args: (string | number)[] = [
+    options.startsMs ?? now - 60_000,
+    options.endsMs ?? now + 3_600_000,
+    options.stock,
+    0,
+    randomUUID(),
+    options.stock - (options.live?.length ?? 0),
+    Math.ceil(now / 1000) + 3600,
+  ];
+  for (const [userId, orderId] of options.live ?? []) args.push(userId, orderId, 'confirmed', now);
+  const wrote = await redis.runScript('rebuild', [keys.meta, keys.stock, keys.buyers, keys.orders], args);
+  assert.equal(wrote, 1);
+  return { saleId, keys };
+}
+
+type Keys = ReturnType<typeof saleKeys>;
+
+async function take(keys: Keys, userId: string, orderId = randomUUID()) {
+  const [code, id, now] = (await redis.runScript('take', [keys.meta, keys.stock, keys.buyers, keys.orders], [userId, orderId])) as [
+    number,
+    string,
+    number,
+  ];
+  return { code, id, now };
+}
+
+async function settle(keys: Keys, orderId: string, status: string, userId: string) {
+  return redis.runScript('settle', [keys.stock, keys.buyers, keys.orders], [orderId, status, userId, Date.now()]);
+}
+
+const stockOf = async (keys: Keys) => Number(await redis.get(keys.stock));
+
+test('take: stock 1 and 50 concurrent buyers: exactly one gets it', async () => {
+  const { keys } = await install({ stock: 1 });
+  const results = await Promise.all(Array.from({ length: 50 }, () => take(keys, randomUUID())));
+  assert.equal(results.filter((r) => r.code === 0).length, 1);
+  assert.equal(results.filter((r) => r.code === 1).length, 49);
+  assert.equal(await stockOf(keys), 0);
+  assert.equal(await redis.hlen(keys.buyers), 1);
+});
+
+test('take: stock 0 is sold out and changes nothing', async () => {
+  const { keys } = await install({ stock: 0 });
+  assert.equal((await take(keys, randomUUID())).code, 1);
+  assert.equal(await stockOf(keys), 0);
+  assert.equal(await redis.hlen(keys.orders), 0);
+});
+
+test('take: the same buyer twice at once gets one unit; the other call names that order', async () => {
+  const { keys } = await install({ stock: 5 });
+  const user = randomUUID();
+  const [a, b] = await Promise.all([take(keys, user), take(keys, user)]);
+  const codes = [a?.code, b?.code].sort();
+  assert.deepEqual(codes, [0, 2]);
+  const winner = a?.code === 0 ? a : b;
+  const loser = a?.code === 0 ? b : a;
+  assert.equal(loser?.id, winner?.id);
+  assert.equal(await stockOf(keys), 4);
+});
+
+test('take: a buyer whose live order was rebuilt from PostgreSQL is already in', async () => {
+  const user = randomUUID();
+  const { keys } = await install({ stock: 3, live: [[user, randomUUID()]] });
+  assert.equal((await take(keys, user)).code, 2);
+  assert.equal(await stockOf(keys), 2);
+});
+
+/** Waits until Redis's clock has moved past `ms`. */
+async function redisClockPast(ms: number): Promise<void> {
+  while ((await redisNowMs()) <= ms);
+}
+
+test('take: the window opens on its first millisecond and closes after its last', async () => {
+  // Each boundary is tried until the script ran exactly on the millisecond in question;
+  // whatever millisecond it ran on, the answer must agree with [starts_ms, ends_ms).
+  let sawFirst = false;
+  let sawBefore = false;
+  for (let i = 0; i < 200 && !(sawFirst && sawBefore); i++) {
+    const t = await redisNowMs();
+    const { keys } = await install({ stock: 1, startsMs: t + 1 });
+    const early = await take(keys, randomUUID());
+    assert.equal(early.code, early.now < t + 1 ? 3 : 0, `now=${early.now} starts=${t + 1}`);
+    if (early.now === t) sawBefore = true;
+    await redisClockPast(t);
+    const first = await take(keys, randomUUID());
+    if (early.code === 3) {
+      assert.equal(first.code, 0, `now=${first.now} starts=${t + 1}`);
+      if (first.now === t + 1) sawFirst = true;
+    }
+  }
+  assert.ok(sawBefore && sawFirst, 'both sides of the opening millisecond were tried');
+
+  let sawLast = false;
+  let sawEnd = false;
+  for (let i = 0; i < 200 && !(sawLast && sawEnd); i++) {
+    const t = await redisNowMs();
+    const { keys } = await install({ stock: 2, startsMs: t - 1000, endsMs: t + 1 });
+    const last = await take(keys, randomUUID());
+    assert.equal(last.code, last.now < t + 1 ? 0 : 4, `now=${last.now} ends=${t + 1}`);
+    if (last.now === t && last.code === 0) sawLast = true;
+    await redisClockPast(t);
+    const closed = await take(keys, randomUUID());
+    assert.equal(closed.code, 4, `now=${closed.now} ends=${t + 1}`);
+    if (closed.now === t + 1) sawEnd = true;
+  }
+  assert.ok(sawLast && sawEnd, 'both sides of the closing millisecond were tried');
+});
+
+test('take: a sale whose keys are missing answers "not loaded" and takes nothing', async () => {
+  const keys = saleKeys(randomUUID());
+  assert.equal((await take(keys, randomUUID())).code, 5);
+  assert.equal(await redis.exists(keys.stock), 0);
+});
+
+test('settle: a failed order gives its token back exactly once; a confirmed one keeps it', async () => {
+  const { keys } = await install({ stock: 2 });
+  const user = randomUUID();
+  const taken = await take(keys, user);
+  assert.equal(taken.code, 0);
+  assert.equal(await stockOf(keys), 1);
+  assert.equal(await settle(keys, taken.id, 'failed', user), 0);
+  assert.equal(await stockOf(keys), 2);
+  assert.equal(await redis.hget(keys.buyers, user), null, 'the buyer may try again');
+  assert.equal(await settle(keys, taken.id, 'failed', user), 1, 'a second release is a no-op');
+  assert.equal(await stockOf(keys), 2);
+
+  const other = randomUUID();
+  const kept = await take(keys, other);
+  assert.equal(await settle(keys, kept.id, 'confirmed', other), 0);
+  assert.equal(await settle(keys, kept.id, 'confirmed', other), 1);
+  assert.equal(await stockOf(keys), 1);
+  assert.equal(await redis.hget(keys.buyers, other), kept.id);
+});
+
+test('settle: an order Redis lost counts against stock when live, and releases nothing when failed', async () => {
+  const { keys } = await install({ stock: 5 });
+  assert.equal(await settle(keys, randomUUID(), 'confirmed', randomUUID()), 0);
+  assert.equal(await stockOf(keys), 4);
+  assert.equal(await settle(keys, randomUUID(), 'failed', randomUUID()), 0);
+  assert.equal(await stockOf(keys), 4);
+});
+
+test('rebuild: of many concurrent rebuilds exactly one writes', async () => {
+  const keys = saleKeys(randomUUID());
+  const now = await redisNowMs();
+  const args = [now - 1000, now + 60_000, 10, 0, randomUUID(), 10, Math.ceil(now / 1000) + 3600];
+  const results = await Promise.all(
+    Array.from({ length: 20 }, (_, i) =>
+      redis.runScript('rebuild', [keys.meta, keys.stock, keys.buyers, keys.orders], [...args.slice(0, 5), 10 - (i % 3), args[6] as number]),
+    ),
+  );
+  assert.equal(results.filter((r) => r === 1).length, 1);
+});
+
+test('resize: stock may go down to the units taken, never below', async () => {
+  const { keys } = await install({ stock: 5 });
+  await take(keys, randomUUID());
+  await take(keys, randomUUID());
+  const meta = await redis.hgetall(keys.meta);
+  const window = [Number(meta.starts_ms), Number(meta.ends_ms)];
+  assert.deepEqual(await redis.runScript('resize', [keys.meta, keys.stock], [...window, 1, 2_000_000_000]), [1, 2]);
+  assert.equal(await stockOf(keys), 3);
+  assert.deepEqual(await redis.runScript('resize', [keys.meta, keys.stock], [...window, 2, 2_000_000_000]), [0, 2]);
+  assert.equal(await stockOf(keys), 0);
+  assert.deepEqual(await redis.runScript('resize', [keys.meta, keys.stock], [...window, 10, 2_000_000_000]), [0, 2]);
+  assert.equal(await stockOf(keys), 8);
+});
