@@ -37,7 +37,8 @@ export const createSaleSchema = z
     stock,
     hold_seconds: z.number().int().min(0).max(24 * 3600).default(0),
   })
-  .refine((s) => s.starts_at < s.ends_at, windowRule);
+  // Only when both times parsed: a bad starts_at is reported once, on its own field.
+  .refine((s) => !(s.starts_at instanceof Date && s.ends_at instanceof Date) || s.starts_at < s.ends_at, windowRule);
 
 export const updateSaleSchema = z.strictObject({
   sale_id: z.uuid(),

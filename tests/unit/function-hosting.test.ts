@@ -1,0 +1,61 @@
+// The functions as the Functions Framework hosts them, without a network: errors the
+// framework raises before our code (malformed JSON) still answer in the catalogue's shape.
+import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { after, before, test } from 'node:test';
+import { getTestServer } from '@google-cloud/functions-framework/testing';
+import '../../functions/src/index.ts';
+import { FUNCTION_TARGETS } from '../../functions/src/index.ts';
+
+const servers = new Map<string, Server>();
+
+before(async () => {
+  for (const name of Object.keys(FUNCTION_TARGETS)) {
+    const server = getTestServer(name);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    servers.set(name, server);
+  }
+});
+
+after(async () => {
+  for (const server of servers.values()) await new Promise((resolve) => server.close(resolve));
+});
+
+function url(name: string, path: string): string {
+  const server = servers.get(name);
+  assert.ok(server, name);
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}${path}`;
+}
+
+test('every target answers a malformed JSON body with 400 invalid_request as JSON, never HTML', async () => {
+  for (const name of Object.keys(FUNCTION_TARGETS)) {
+    const answer = await fetch(url(name, '/'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': 'req-1' },
+      body: '{"product_id": ',
+    });
+    assert.equal(answer.status, 400, name);
+    assert.match(answer.headers.get('content-type') ?? '', /^application\/json/, name);
+    assert.equal(answer.headers.get('x-request-id'), 'req-1', name);
+    assert.deepEqual(await answer.json(), { error: 'invalid_request', message: 'The body is not valid JSON.' }, name);
+  }
+});
+
+test('an unknown route is 404 not_found with a request id', async () => {
+  const answer = await fetch(url('sales', '/nowhere'));
+  assert.equal(answer.status, 404);
+  assert.equal(((await answer.json()) as { error: string }).error, 'not_found');
+  assert.ok(answer.headers.get('x-request-id'));
+});
+
+test('in gateway mode a call without the verified-claims header is 401, with a forged one too', async () => {
+  assert.equal(process.env.AUTH_MODE, 'gateway', 'npm test runs the functions as the gateway calls them');
+  const bare = await fetch(url('orders', '/orders'));
+  assert.equal(bare.status, 401);
+  const garbage = await fetch(url('orders', '/orders'), { headers: { 'x-apigateway-api-userinfo': 'not-json' } });
+  assert.equal(garbage.status, 401);
+  const noRole = Buffer.from(JSON.stringify({ sub: '00000000-0000-4000-8000-000000000000' })).toString('base64url');
+  const partial = await fetch(url('orders', '/orders'), { headers: { 'x-apigateway-api-userinfo': noRole } });
+  assert.equal(partial.status, 401);
+});

@@ -1,0 +1,51 @@
+// The local stand-ins for the cloud: the gateway's routing from openapi.yaml and the
+// dispatcher's Cloud Tasks headers.
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { test } from 'node:test';
+import { fillTemplate, loadGatewayConfig } from '../../scripts/gateway.ts';
+import { taskHeaders } from '../../scripts/task-dispatcher.ts';
+
+const variables = {
+  users_url: 'http://127.0.0.1:1',
+  sales_url: 'http://127.0.0.1:2',
+  orders_url: 'http://127.0.0.1:3',
+  jwt_issuer: 'http://issuer',
+  jwt_audience: 'aud',
+  jwks_uri: 'http://127.0.0.1:1/.well-known/jwks.json',
+};
+
+test('openapi.yaml routes every call of the contract to its function, static paths before templates', async () => {
+  const { router, operations } = await loadGatewayConfig({
+    openapiFile: path.join(import.meta.dirname, '../../openapi.yaml'),
+    variables,
+  });
+  const route = (method: string, p: string) => {
+    const op = router.matchOperation({ method, path: p, headers: {} });
+    return op?.operationId ? [op.operationId, operations.get(op.operationId)?.['x-google-backend']?.address] : undefined;
+  };
+  assert.deepEqual(route('post', '/users'), ['createUser', variables.users_url]);
+  assert.deepEqual(route('post', '/users/authenticate'), ['authenticateUser', variables.users_url]);
+  assert.deepEqual(route('get', '/.well-known/jwks.json'), ['getJwks', variables.users_url]);
+  assert.deepEqual(route('post', '/sales/update'), ['updateSale', variables.sales_url]);
+  assert.deepEqual(route('get', '/sales/abc'), ['getSale', variables.sales_url]);
+  assert.deepEqual(route('post', '/orders'), ['createOrder', variables.orders_url]);
+  assert.deepEqual(route('get', '/orders/abc'), ['getOrder', variables.orders_url]);
+  assert.equal(route('delete', '/sales'), undefined);
+  for (const [id, op] of operations) {
+    assert.ok(op['x-google-backend']?.address, `${id} has a backend`);
+  }
+});
+
+test('a placeholder without a value is an error, not an empty address', () => {
+  assert.equal(fillTemplate('a ${x} b', { x: '1' }), 'a 1 b');
+  assert.throws(() => fillTemplate('${missing}', {}), /missing/);
+});
+
+test('the dispatcher sends the headers Cloud Tasks sends', () => {
+  const headers = taskHeaders({ id: 'order-1', attemptsMade: 2, timestamp: 1_000_000, delay: 500 }, 'orders');
+  assert.equal(headers['x-cloudtasks-queuename'], 'orders');
+  assert.equal(headers['x-cloudtasks-taskname'], 'order-1');
+  assert.equal(headers['x-cloudtasks-taskretrycount'], '2');
+  assert.equal(headers['x-cloudtasks-tasketa'], '1000.500000');
+});
