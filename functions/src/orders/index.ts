@@ -71,7 +71,11 @@ function pendingOrder(orderId: string, userId: string, sale: LiveSale, takenMs: 
   };
 }
 
-/** Orders accepted in Redis that the worker has not written to PostgreSQL yet. */
+/**
+ * Orders accepted in Redis that the worker has not written to PostgreSQL yet. Read BEFORE
+ * PostgreSQL: the worker commits first and settles Redis after, so an order missing from
+ * PostgreSQL's answer is still `pending` in what was read here.
+ */
 async function pendingOrdersOf(userId: string, sales: LiveSale[]): Promise<Order[]> {
   const found = await Promise.all(
     sales.map(async (sale) => {
@@ -87,16 +91,26 @@ async function pendingOrdersOf(userId: string, sales: LiveSale[]): Promise<Order
   return found.filter((o): o is Order => o !== undefined);
 }
 
-async function pendingOrderById(orderId: string, userId: string): Promise<Order | undefined> {
+/** The order as Redis knows it, whatever its status, if it belongs to `userId`. */
+async function redisOrderById(orderId: string, userId: string): Promise<Order | undefined> {
   const sales = await readSaleIndex();
   const raws = await Promise.all(sales.map((s) => redis().hget(saleKeys(s.sale_id).orders, orderId)));
   for (const [i, raw] of raws.entries()) {
     const sale = sales[i];
     if (!raw || !sale) continue;
     const record = JSON.parse(raw) as RedisOrderRecord;
-    if (record.user_id === userId && record.status === 'pending') return pendingOrder(orderId, userId, sale, record.taken_ms);
+    if (record.user_id !== userId) return undefined;
+    return { ...pendingOrder(orderId, userId, sale, record.taken_ms), status: record.status };
   }
   return undefined;
+}
+
+async function writtenOrder(orderId: string, userId: string): Promise<Order | undefined> {
+  const { rows } = await db().query<OrderRow>(`SELECT ${ORDER_COLUMNS} FROM orders WHERE order_id = $1 AND user_id = $2`, [
+    orderId,
+    userId,
+  ]);
+  return rows[0] ? orderFromRow(rows[0]) : undefined;
 }
 
 async function saleOfProduct(productId: string, freshness: { maxAgeMs?: number }): Promise<LiveSale | undefined> {
@@ -152,6 +166,10 @@ export const ordersHandler = httpFunction('orders', [
     handler: async ({ req, query }) => {
       const { userId } = await authenticate(req);
       const filter = parseInput(listQuerySchema, Object.fromEntries(query));
+      const sales = (await readSaleIndex()).filter(
+        (s) => !filter.product_id || s.product.product_id === filter.product_id,
+      );
+      const pendingInRedis = await pendingOrdersOf(userId, sales);
       const { rows } = await db().query<OrderRow>(
         `SELECT ${ORDER_COLUMNS} FROM orders
           WHERE user_id = $1 AND ($2::uuid IS NULL OR product_id = $2)
@@ -160,10 +178,7 @@ export const ordersHandler = httpFunction('orders', [
       );
       const written = rows.map(orderFromRow);
       const known = new Set(written.map((o) => o.order_id));
-      const sales = (await readSaleIndex()).filter(
-        (s) => !filter.product_id || s.product.product_id === filter.product_id,
-      );
-      const pending = (await pendingOrdersOf(userId, sales)).filter((o) => !known.has(o.order_id));
+      const pending = pendingInRedis.filter((o) => !known.has(o.order_id));
       const orders = [...pending, ...written].sort((a, b) => b.created_at.localeCompare(a.created_at));
       return { status: 200, body: { orders: orders.slice(0, ORDER_LIST_LIMIT) } };
     },
@@ -175,15 +190,15 @@ export const ordersHandler = httpFunction('orders', [
       const { userId } = await authenticate(req);
       const orderId = params.order_id ?? '';
       if (!z.uuid().safeParse(orderId).success) throw new ApiError('not_found', 'No such order.');
-      const { rows } = await db().query<OrderRow>(
-        `SELECT ${ORDER_COLUMNS} FROM orders WHERE order_id = $1 AND user_id = $2`,
-        [orderId, userId],
-      );
-      const row = rows[0];
-      if (row) return { status: 200, body: orderFromRow(row) };
-      const pending = await pendingOrderById(orderId, userId);
-      if (!pending) throw new ApiError('not_found', 'No such order.');
-      return { status: 200, body: pending };
+      const written = await writtenOrder(orderId, userId);
+      if (written) return { status: 200, body: written };
+      const inRedis = await redisOrderById(orderId, userId);
+      if (!inRedis) throw new ApiError('not_found', 'No such order.');
+      if (inRedis.status === 'pending') return { status: 200, body: inRedis };
+      // Settled since PostgreSQL was asked: the worker commits before it tells Redis.
+      const settled = await writtenOrder(orderId, userId);
+      if (!settled) throw new ApiError('not_found', 'No such order.');
+      return { status: 200, body: settled };
     },
   },
   healthRoute({ postgres: true, redis: true }),
