@@ -29,16 +29,7 @@ export interface Order {
   expires_at: string | null;
 }
 
-interface OrderRow {
-  order_id: string;
-  user_id: string;
-  product_id: string;
-  sale_id: string;
-  status: OrderStatus;
-  failure_reason: string | null;
-  created_at: Date;
-  expires_at: Date | null;
-}
+type OrderRow = Omit<Order, 'created_at' | 'expires_at'> & { created_at: Date; expires_at: Date | null };
 
 /** An order's record in Redis (see take-4.lua), before or after the worker wrote it down. */
 interface RedisOrderRecord {
