@@ -17,7 +17,7 @@ export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const FRAMEWORK_MAIN = path.join(ROOT, 'node_modules/@google-cloud/functions-framework/build/src/main.js');
 
 /** Every function the stack runs, with its port offset from the gateway's port. */
-export const LOCAL_FUNCTIONS = { users: 1, sales: 2, orders: 3, 'order-worker': 4 } as const;
+export const LOCAL_FUNCTIONS = { users: 1, sales: 2, orders: 3, 'order-worker': 4, sweeper: 5 } as const;
 export type FunctionName = keyof typeof LOCAL_FUNCTIONS;
 
 export interface StackProfile {
@@ -32,6 +32,8 @@ export interface StackProfile {
   fresh: boolean;
   /** Where function logs go; undefined: this process's stdout. */
   logDir?: string;
+  /** How often the local stand-in for Cloud Scheduler calls the sweeper. */
+  sweepEveryMs: number;
 }
 
 export interface Stack {
@@ -63,6 +65,20 @@ async function healthy(url: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** Cloud Scheduler's part locally: POST the sweeper every `everyMs`, one pass at a time. */
+function startSweepLoop(url: string, everyMs: number): { stop(): void } {
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    fetch(`${url}/`, { method: 'POST', signal: AbortSignal.timeout(60_000) })
+      .then((answer) => answer.arrayBuffer())
+      .catch((err: unknown) => progress(`sweeper: ${String(err)}`))
+      .finally(() => (running = false));
+  }, everyMs);
+  return { stop: () => clearInterval(timer) };
 }
 
 export async function startStack(profile: StackProfile): Promise<Stack> {
@@ -131,6 +147,9 @@ export async function startStack(profile: StackProfile): Promise<Stack> {
       concurrency: 32,
     });
     stops.push(() => dispatcher.close());
+
+    const sweeper = startSweepLoop(functionUrls.sweeper, profile.sweepEveryMs);
+    stops.push(async () => sweeper.stop());
 
     const gateway: http.Server = await createGateway({
       openapiFile: path.join(ROOT, 'openapi.yaml'),

@@ -10,6 +10,7 @@ const stack = await startStack({
   database: 'flashsale',
   keyPrefix: '',
   adminEmails: process.env.ADMIN_EMAILS ?? 'admin@example.com',
+  sweepEveryMs: 3000,
   fresh: false,
 });
 

@@ -3,7 +3,7 @@
 import { Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { bullPrefix } from '../functions/src/lib/task-queue-local.ts';
-import { retryDelayMs, TASK_HEADERS, type OrderTask } from '../functions/src/lib/task-queue.ts';
+import { retryDelayMs, TASK_HEADERS, TASK_KINDS, taskUrl, type QueuedTask, type TaskKind } from '../functions/src/lib/task-queue.ts';
 
 export interface DispatcherOptions {
   redisUrl: string;
@@ -30,10 +30,11 @@ export function taskHeaders(job: Pick<Job, 'id' | 'attemptsMade' | 'timestamp' |
 
 export function startDispatcher(options: DispatcherOptions): { close(): Promise<void> } {
   const connection = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
-  const worker = new Worker<OrderTask>(
+  const worker = new Worker<QueuedTask['payload']>(
     options.queueName,
     async (job) => {
-      const answer = await fetch(options.workerUrl, {
+      if (!TASK_KINDS.includes(job.name as TaskKind)) throw new Error(`unknown task kind ${job.name}`);
+      const answer = await fetch(taskUrl(options.workerUrl, job.name as TaskKind), {
         method: 'POST',
         headers: taskHeaders(job, options.queueName),
         body: JSON.stringify(job.data),

@@ -17,6 +17,7 @@ const stack = await startStack({
   database: 'flashsale_test',
   keyPrefix: 'test:',
   adminEmails: 'admin@test.local',
+  sweepEveryMs: 1000,
   fresh: true,
   logDir: path.join(ROOT, '.local/test/logs'),
 });

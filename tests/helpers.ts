@@ -12,7 +12,7 @@ function required(name: string): string {
 }
 
 export const gatewayUrl = () => required('TEST_GATEWAY_URL');
-export const functionUrl = (name: 'users' | 'sales' | 'orders' | 'order-worker') =>
+export const functionUrl = (name: 'users' | 'sales' | 'orders' | 'order-worker' | 'sweeper') =>
   (JSON.parse(required('TEST_FUNCTION_URLS')) as Record<string, string>)[name] as string;
 
 export interface Answer<T = Record<string, unknown>> {

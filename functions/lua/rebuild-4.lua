@@ -1,7 +1,7 @@
 --[[
   rebuild: load one sale's keys from PostgreSQL's facts, unless they are already there.
 
-  KEYS[1] meta    hash   starts_ms, ends_ms, stock_total, hold_seconds, product_id
+  KEYS[1] meta    hash   starts_ms, ends_ms, stock_total, hold_seconds, product_id, confirmed
   KEYS[2] stock   string tokens left to sell
   KEYS[3] buyers  hash   user_id -> order_id of that user's live order
   KEYS[4] orders  hash   order_id -> JSON record {user_id, status, taken_ms, released}
@@ -22,11 +22,16 @@ end
 redis.call('HSET', KEYS[1], 'starts_ms', ARGV[1], 'ends_ms', ARGV[2], 'stock_total', ARGV[3],
   'hold_seconds', ARGV[4], 'product_id', ARGV[5])
 redis.call('SET', KEYS[2], ARGV[6])
+local confirmed = 0
 for i = 8, #ARGV, 4 do
+  if ARGV[i + 2] == 'confirmed' then
+    confirmed = confirmed + 1
+  end
   redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1])
   redis.call('HSET', KEYS[4], ARGV[i + 1],
     cjson.encode({user_id = ARGV[i], status = ARGV[i + 2], taken_ms = tonumber(ARGV[i + 3])}))
 end
+redis.call('HSET', KEYS[1], 'confirmed', confirmed)
 for i = 1, 4 do
   redis.call('EXPIREAT', KEYS[i], ARGV[7])
 end

@@ -1,7 +1,7 @@
 --[[
   resize: apply an admin's change of a sale's window or stock to its live keys.
 
-  KEYS[1] meta    hash   starts_ms, ends_ms, stock_total, hold_seconds, product_id
+  KEYS[1] meta    hash   starts_ms, ends_ms, stock_total, hold_seconds, product_id, confirmed
   KEYS[2] stock   string tokens left to sell
   ARGV[1] starts_ms   ARGV[2] ends_ms   ARGV[3] new stock_total
   ARGV[4] unix seconds at which the keys may be dropped

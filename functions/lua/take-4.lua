@@ -1,7 +1,7 @@
 --[[
   take: hand the caller one stock token of a sale, or say in one code why not.
 
-  KEYS[1] meta    hash   starts_ms, ends_ms, stock_total, hold_seconds, product_id
+  KEYS[1] meta    hash   starts_ms, ends_ms, stock_total, hold_seconds, product_id, confirmed
   KEYS[2] stock   string tokens left to sell
   KEYS[3] buyers  hash   user_id -> order_id of that user's live (pending/reserved/confirmed) order
   KEYS[4] orders  hash   order_id -> JSON record {user_id, status, taken_ms, released}

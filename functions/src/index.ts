@@ -4,6 +4,7 @@ import { installFrameworkErrorHandler } from './lib/framework.js';
 import { orderWorkerHandler } from './order-worker/index.js';
 import { ordersHandler } from './orders/index.js';
 import { salesHandler } from './sales/index.js';
+import { sweeperHandler } from './sweeper/index.js';
 import { usersHandler } from './users/index.js';
 
 installFrameworkErrorHandler();
@@ -13,6 +14,7 @@ export const FUNCTION_TARGETS = {
   sales: salesHandler,
   orders: ordersHandler,
   'order-worker': orderWorkerHandler,
+  sweeper: sweeperHandler,
 } as const;
 
 for (const [name, handler] of Object.entries(FUNCTION_TARGETS)) functions.http(name, handler);

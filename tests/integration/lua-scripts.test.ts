@@ -56,7 +56,7 @@ async function take(keys: Keys, userId: string, orderId = randomUUID()) {
 }
 
 async function settle(keys: Keys, orderId: string, status: string, userId: string) {
-  return redis.runScript('settle', [keys.stock, keys.buyers, keys.orders], [orderId, status, userId, Date.now()]);
+  return redis.runScript('settle', [keys.meta, keys.stock, keys.buyers, keys.orders], [orderId, status, userId, Date.now()]);
 }
 
 const stockOf = async (keys: Keys) => Number(await redis.get(keys.stock));

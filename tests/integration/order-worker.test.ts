@@ -8,12 +8,12 @@ import { api, buyer, closeHelpers, createSale, database, eventually, functionUrl
 after(closeHelpers);
 
 function deliver(task: Record<string, unknown>, retry = 0) {
-  return api<{ order_id?: string; status?: string; failure_reason?: string | null; error?: string }>('POST', '/', {
+  return api<{ order_id?: string; status?: string; failure_reason?: string | null; error?: string }>('POST', '/tasks/persist-order', {
     base: functionUrl('order-worker'),
     body: task,
     headers: {
       'x-cloudtasks-queuename': 'orders',
-      'x-cloudtasks-taskname': `order-${String(task.order_id)}`,
+      'x-cloudtasks-taskname': `persist-order-${String(task.order_id)}`,
       'x-cloudtasks-taskretrycount': String(retry),
     },
   });

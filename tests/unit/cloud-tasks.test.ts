@@ -1,14 +1,14 @@
 // The Cloud Tasks request for an order, built without the cloud: name, target, body, OIDC.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { buildOrderTaskRequest, queuePath } from '../../functions/src/lib/task-queue-cloud.ts';
-import { orderTaskId, orderTaskSchema, retryDelayMs, ORDER_QUEUE_RETRY } from '../../functions/src/lib/task-queue.ts';
+import { buildTaskRequest, queuePath } from '../../functions/src/lib/task-queue-cloud.ts';
+import { orderTaskSchema, retryDelayMs, ORDER_QUEUE_RETRY, taskId, type QueuedTask } from '../../functions/src/lib/task-queue.ts';
 
 const settings = {
   TASKS_PROJECT: 'my-project',
   TASKS_LOCATION: 'europe-west1',
   TASKS_QUEUE: 'orders',
-  WORKER_URL: 'https://order-worker-abc-ew.a.run.app/',
+  WORKER_URL: 'https://order-worker-abc-ew.a.run.app',
   TASKS_SERVICE_ACCOUNT: 'tasks-invoker@my-project.iam.gserviceaccount.com',
 };
 
@@ -20,27 +20,34 @@ const task = orderTaskSchema.parse({
   taken_ms: 1_767_225_600_123,
 });
 
-test('the task is named by the order, so a retried enqueue is a no-op', () => {
-  const request = buildOrderTaskRequest(settings, task);
+const persist: QueuedTask = { kind: 'persist-order', payload: task };
+const expiry: QueuedTask = {
+  kind: 'expire-hold',
+  payload: { order_id: task.order_id, user_id: task.user_id, sale_id: task.sale_id, taken_ms: task.taken_ms },
+  at: new Date(1_767_225_600_123),
+};
+
+test('a task is named by its kind and order, so a retried enqueue is a no-op', () => {
+  const request = buildTaskRequest(settings, persist);
   assert.equal(request.parent, 'projects/my-project/locations/europe-west1/queues/orders');
-  assert.equal(request.task?.name, `${queuePath(settings)}/tasks/order-${task.order_id}`);
-  assert.equal(orderTaskId(task), `order-${task.order_id}`);
-  assert.match(orderTaskId(task), /^[A-Za-z0-9_-]{1,500}$/, "Cloud Tasks' task id alphabet");
+  assert.equal(request.task?.name, `${queuePath(settings)}/tasks/persist-order-${task.order_id}`);
+  assert.equal(taskId(expiry), `expire-hold-${task.order_id}`);
+  for (const t of [persist, expiry]) assert.match(taskId(t), /^[A-Za-z0-9_-]{1,500}$/, "Cloud Tasks' task id alphabet");
 });
 
-test('an HTTP POST of the task JSON to the worker, with an OIDC token of the invoker account', () => {
-  const http = buildOrderTaskRequest(settings, task).task?.httpRequest;
+test("an HTTP POST of the task JSON to the worker's route for it, with an OIDC token of the invoker account", () => {
+  const http = buildTaskRequest(settings, persist).task?.httpRequest;
   assert.equal(http?.httpMethod, 'POST');
-  assert.equal(http?.url, settings.WORKER_URL);
+  assert.equal(http?.url, `${settings.WORKER_URL}/tasks/persist-order`);
   assert.deepEqual(http?.headers, { 'Content-Type': 'application/json' });
   assert.deepEqual(JSON.parse(Buffer.from(String(http?.body), 'base64').toString('utf8')), task);
   assert.deepEqual(http?.oidcToken, { serviceAccountEmail: settings.TASKS_SERVICE_ACCOUNT, audience: settings.WORKER_URL });
+  assert.equal(buildTaskRequest(settings, expiry).task?.httpRequest?.url, `${settings.WORKER_URL}/tasks/expire-hold`);
 });
 
-test('a scheduled task carries scheduleTime in seconds and nanos', () => {
-  const request = buildOrderTaskRequest(settings, task, new Date(1_767_225_600_123));
-  assert.deepEqual(request.task?.scheduleTime, { seconds: 1_767_225_600, nanos: 123_000_000 });
-  assert.equal(buildOrderTaskRequest(settings, task).task?.scheduleTime, undefined);
+test("an expiry task is scheduled for the hold's end, in seconds and nanos; an order task is not", () => {
+  assert.deepEqual(buildTaskRequest(settings, expiry).task?.scheduleTime, { seconds: 1_767_225_600, nanos: 123_000_000 });
+  assert.equal(buildTaskRequest(settings, persist).task?.scheduleTime, undefined);
 });
 
 test('retry backoff doubles from the minimum and stops at the maximum', () => {

@@ -35,7 +35,7 @@ export const configSchema = z.object({
   TASKS_PROJECT: z.string().default(''),
   TASKS_LOCATION: z.string().default('europe-west1'),
   TASKS_QUEUE: z.string().default('orders'),
-  /** The URL the queue pushes order tasks to (the order-worker function). */
+  /** The order-worker function's base URL; each kind of task has its path below it. */
   WORKER_URL: z.string().url().default('http://127.0.0.1:8084/'),
   /** The service account whose OIDC token Cloud Tasks attaches to each push. */
   TASKS_SERVICE_ACCOUNT: z.string().default(''),

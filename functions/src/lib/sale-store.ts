@@ -17,6 +17,8 @@ export interface SaleView {
 
 export interface LiveSale extends SaleView {
   stock_remaining: number;
+  /** Units taken but not confirmed: pending in the queue or reserved and not yet paid. */
+  stock_held: number;
 }
 
 export interface SaleRow {
@@ -87,6 +89,20 @@ export async function loadSaleIntoRedis(saleId: string, client: Queryable = db()
   return view;
 }
 
+export type SettledStatus = 'reserved' | 'confirmed' | 'failed' | 'expired' | 'cancelled';
+
+/**
+ * Tells Redis how PostgreSQL settled an order (settle-4.lua): a failed, expired or
+ * cancelled order gives its token back, at most once however often this is called.
+ */
+export async function settleInRedis(
+  order: { sale_id: string; order_id: string; user_id: string; taken_ms: number },
+  status: SettledStatus,
+): Promise<void> {
+  const k = saleKeys(order.sale_id);
+  await redis().runScript('settle', [k.meta, k.stock, k.buyers, k.orders], [order.order_id, status, order.user_id, order.taken_ms]);
+}
+
 export async function publishSaleView(view: SaleView): Promise<void> {
   await redis().hset(SALE_INDEX_KEY, view.sale_id, JSON.stringify(view));
   invalidateSaleIndex();
@@ -111,18 +127,27 @@ async function rebuildIndex(): Promise<SaleView[]> {
 async function fetchSaleIndex(): Promise<LiveSale[]> {
   const raw = await redis().hvals(SALE_INDEX_KEY);
   const views: SaleView[] = raw.length > 0 ? raw.map((v) => JSON.parse(v) as SaleView) : await rebuildIndex();
-  const stocks = await Promise.all(views.map((v) => redis().get(saleKeys(v.sale_id).stock)));
+  const counts = await Promise.all(views.map((v) => readCounts(v.sale_id)));
   const sales: LiveSale[] = [];
   for (const [i, view] of views.entries()) {
-    let left = stocks[i];
-    if (left === null || left === undefined) {
+    let count = counts[i];
+    if (!count) {
       // The sale's keys are gone (Redis restarted): rebuild them before anyone reads a count.
       await loadSaleIntoRedis(view.sale_id);
-      left = await redis().get(saleKeys(view.sale_id).stock);
+      count = await readCounts(view.sale_id);
     }
-    sales.push({ ...view, stock_remaining: Math.max(0, Number(left ?? 0)) });
+    const left = Math.max(0, count?.left ?? 0);
+    const taken = view.stock_total - (count?.left ?? 0);
+    sales.push({ ...view, stock_remaining: left, stock_held: Math.max(0, taken - (count?.confirmed ?? 0)) });
   }
   return sales;
+}
+
+async function readCounts(saleId: string): Promise<{ left: number; confirmed: number } | undefined> {
+  const keys = saleKeys(saleId);
+  const [left, confirmed] = await Promise.all([redis().get(keys.stock), redis().hget(keys.meta, 'confirmed')]);
+  if (left === null) return undefined;
+  return { left: Number(left), confirmed: Number(confirmed ?? 0) };
 }
 
 let cache: { at: number; sales: Promise<LiveSale[]> } | undefined;

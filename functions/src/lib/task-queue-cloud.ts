@@ -1,7 +1,7 @@
 // The Cloud Tasks adapter of the TaskQueue port: an HTTP task to the worker with an OIDC token.
 import { CloudTasksClient, type protos } from '@google-cloud/tasks';
 import type { Config } from './config.js';
-import { orderTaskId, type OrderTask, type TaskQueue } from './task-queue.js';
+import { taskId, taskUrl, type QueuedTask, type TaskQueue } from './task-queue.js';
 
 type CreateTaskRequest = protos.google.cloud.tasks.v2.ICreateTaskRequest;
 
@@ -17,24 +17,24 @@ export function queuePath(cfg: CloudTasksSettings): string {
   return `projects/${cfg.TASKS_PROJECT}/locations/${cfg.TASKS_LOCATION}/queues/${cfg.TASKS_QUEUE}`;
 }
 
-/** The createTask request for one order: pure, so that it is unit-tested without the cloud. */
-export function buildOrderTaskRequest(cfg: CloudTasksSettings, task: OrderTask, scheduleAt?: Date): CreateTaskRequest {
+/** The createTask request for one task: pure, so that it is unit-tested without the cloud. */
+export function buildTaskRequest(cfg: CloudTasksSettings, task: QueuedTask): CreateTaskRequest {
   const parent = queuePath(cfg);
   const request: CreateTaskRequest = {
     parent,
     task: {
-      name: `${parent}/tasks/${orderTaskId(task)}`,
+      name: `${parent}/tasks/${taskId(task)}`,
       httpRequest: {
         httpMethod: 'POST',
-        url: cfg.WORKER_URL,
+        url: taskUrl(cfg.WORKER_URL, task.kind),
         headers: { 'Content-Type': 'application/json' },
-        body: Buffer.from(JSON.stringify(task)).toString('base64'),
-        oidcToken: { serviceAccountEmail: cfg.TASKS_SERVICE_ACCOUNT, audience: cfg.WORKER_URL },
+        body: Buffer.from(JSON.stringify(task.payload)).toString('base64'),
+        oidcToken: { serviceAccountEmail: cfg.TASKS_SERVICE_ACCOUNT, audience: new URL(cfg.WORKER_URL).origin },
       },
     },
   };
-  if (scheduleAt && request.task) {
-    const ms = scheduleAt.getTime();
+  if (task.kind === 'expire-hold' && request.task) {
+    const ms = task.at.getTime();
     request.task.scheduleTime = { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1_000_000 };
   }
   return request;
@@ -46,9 +46,9 @@ export function createCloudTasksQueue(cfg: CloudTasksSettings): TaskQueue {
   }
   const client = new CloudTasksClient();
   return {
-    async enqueueOrder(task) {
+    async enqueue(task) {
       try {
-        await client.createTask(buildOrderTaskRequest(cfg, task));
+        await client.createTask(buildTaskRequest(cfg, task));
       } catch (err) {
         if ((err as { code?: unknown }).code !== ALREADY_EXISTS) throw err;
       }

@@ -3,7 +3,7 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Config } from './config.js';
-import { ORDER_QUEUE_RETRY, orderTaskId, type OrderTask, type TaskQueue } from './task-queue.js';
+import { ORDER_QUEUE_RETRY, taskId, type QueuedTask, type TaskQueue } from './task-queue.js';
 
 export type LocalQueueSettings = Pick<Config, 'REDIS_URL' | 'REDIS_KEY_PREFIX' | 'TASKS_QUEUE'>;
 
@@ -17,11 +17,12 @@ export const KEEP_COMPLETED_SECONDS = 3600;
 
 export function createLocalQueue(cfg: LocalQueueSettings): TaskQueue {
   const connection = new Redis(cfg.REDIS_URL, { maxRetriesPerRequest: 2, enableOfflineQueue: true });
-  const queue = new Queue<OrderTask>(cfg.TASKS_QUEUE, { connection, prefix: bullPrefix(cfg) });
+  const queue = new Queue<QueuedTask['payload']>(cfg.TASKS_QUEUE, { connection, prefix: bullPrefix(cfg) });
   return {
-    async enqueueOrder(task) {
-      await queue.add('order', task, {
-        jobId: orderTaskId(task),
+    async enqueue(task) {
+      await queue.add(task.kind, task.payload, {
+        jobId: taskId(task),
+        delay: task.kind === 'expire-hold' ? Math.max(0, task.at.getTime() - Date.now()) : 0,
         attempts: ORDER_QUEUE_RETRY.maxAttempts,
         backoff: { type: 'capped-exponential' },
         removeOnComplete: { age: KEEP_COMPLETED_SECONDS },

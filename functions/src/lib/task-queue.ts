@@ -1,5 +1,5 @@
-// The TaskQueue port: how an accepted order reaches the order-worker. Cloud Tasks in the
-// cloud, BullMQ on the same Redis locally; both push the same body with the same headers.
+// The TaskQueue port: how accepted orders and due holds reach the order-worker. Cloud Tasks
+// in the cloud, BullMQ on the same Redis locally; both push the same body with the same headers.
 import { z } from 'zod';
 import { config } from './config.js';
 
@@ -16,9 +16,32 @@ export const orderTaskSchema = z
 
 export type OrderTask = z.infer<typeof orderTaskSchema>;
 
-/** A retried enqueue of the same order is a no-op because the task is named by the order. */
-export function orderTaskId(task: Pick<OrderTask, 'order_id'>): string {
-  return `order-${task.order_id}`;
+/** A hold's end, due at its expires_at: the order ends `expired` unless it was paid or cancelled. */
+export const holdExpirySchema = orderTaskSchema.pick({ order_id: true, user_id: true, sale_id: true, taken_ms: true }).strict();
+
+export type HoldExpiryTask = z.infer<typeof holdExpirySchema>;
+
+/** What the order-worker is asked to do; each kind is one route of the worker function. */
+export type QueuedTask =
+  | { kind: 'persist-order'; payload: OrderTask }
+  | { kind: 'expire-hold'; payload: HoldExpiryTask; at: Date };
+
+export type TaskKind = QueuedTask['kind'];
+
+export const TASK_KINDS: readonly TaskKind[] = ['persist-order', 'expire-hold'];
+
+/** Tasks are named by kind and order, so a retried enqueue of the same work is a no-op. */
+export function taskId(task: QueuedTask): string {
+  return `${task.kind}-${task.payload.order_id}`;
+}
+
+/** The worker function's route for a kind of task. */
+export function taskPath(kind: TaskKind): string {
+  return `/tasks/${kind}`;
+}
+
+export function taskUrl(workerUrl: string, kind: TaskKind): string {
+  return new URL(taskPath(kind), workerUrl).toString();
 }
 
 /**
@@ -46,7 +69,7 @@ export const TASK_HEADERS = {
 } as const;
 
 export interface TaskQueue {
-  enqueueOrder(task: OrderTask): Promise<void>;
+  enqueue(task: QueuedTask): Promise<void>;
   close(): Promise<void>;
 }
 

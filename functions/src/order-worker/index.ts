@@ -1,42 +1,60 @@
-// The order-worker function: the queue's HTTP consumer (Cloud Tasks or the local dispatcher).
-// 2xx means "done, do not retry"; 5xx means "try again later".
-import { healthRoute } from '../lib/health.js';
-import { httpFunction, parseBody } from '../lib/http.js';
+// The order-worker function: the queue's HTTP consumer (Cloud Tasks or the local dispatcher),
+// one route per kind of task. 2xx means "done, do not retry"; 5xx means "try again later".
 import { isTransientDbError } from '../lib/db.js';
 import { ApiError } from '../lib/errors.js';
-import { redis, saleKeys } from '../lib/redis.js';
-import { orderTaskSchema, TASK_HEADERS } from '../lib/task-queue.js';
+import { healthRoute } from '../lib/health.js';
+import { endHold } from '../lib/holds.js';
+import { httpFunction, parseBody, type RouteHandler } from '../lib/http.js';
+import { settleInRedis } from '../lib/sale-store.js';
+import { holdExpirySchema, orderTaskSchema, TASK_HEADERS, taskPath, taskQueue } from '../lib/task-queue.js';
 import { persistOrder } from './persist.js';
 
+/** PostgreSQL down is the queue's business (retry), not a failed order. */
+async function retryable<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (isTransientDbError(err)) throw new ApiError('unavailable', 'PostgreSQL is not available; retry.');
+    throw err;
+  }
+}
+
+const persistOrderTask: RouteHandler = async ({ req, log }) => {
+  const task = await parseBody(req, orderTaskSchema);
+  const outcome = await retryable(() => persistOrder(task));
+  // PostgreSQL has decided; now Redis learns it, and a failed order gives its token back once.
+  await settleInRedis(task, outcome.status);
+  if (outcome.status === 'reserved' && outcome.expires_at) {
+    // Also on a duplicate delivery: the first may have died before this line (same name: a no-op).
+    await (await taskQueue()).enqueue({
+      kind: 'expire-hold',
+      payload: { order_id: task.order_id, user_id: task.user_id, sale_id: task.sale_id, taken_ms: task.taken_ms },
+      at: outcome.expires_at,
+    });
+  }
+  log.debug('order settled', {
+    order_id: task.order_id,
+    status: outcome.status,
+    duplicate: !outcome.written,
+    task: req.headers[TASK_HEADERS.taskName],
+    retry: req.headers[TASK_HEADERS.retryCount],
+  });
+  return { status: 200, body: { order_id: task.order_id, status: outcome.status, failure_reason: outcome.failure_reason } };
+};
+
+const expireHoldTask: RouteHandler = async ({ req, log }) => {
+  const task = await parseBody(req, holdExpirySchema);
+  const outcome = await retryable(() => endHold(task.order_id, 'expire'));
+  if (outcome.result === 'not_due') throw new ApiError('unavailable', 'The hold has not run out yet; retry.');
+  if (outcome.result === 'not_found') {
+    log.warn('expiry of an order that is not written', { order_id: task.order_id });
+    return { status: 200, body: { order_id: task.order_id, status: null } };
+  }
+  return { status: 200, body: { order_id: task.order_id, status: outcome.order.status } };
+};
+
 export const orderWorkerHandler = httpFunction('order-worker', [
-  {
-    method: 'POST',
-    path: '/',
-    handler: async ({ req, log }) => {
-      const task = await parseBody(req, orderTaskSchema);
-      let outcome;
-      try {
-        outcome = await persistOrder(task);
-      } catch (err) {
-        if (isTransientDbError(err)) throw new ApiError('unavailable', 'PostgreSQL is not available; retry.');
-        throw err;
-      }
-      // PostgreSQL has decided; now Redis learns it, and a failed order gives its token back once.
-      const keys = saleKeys(task.sale_id);
-      await redis().runScript(
-        'settle',
-        [keys.stock, keys.buyers, keys.orders],
-        [task.order_id, outcome.status, task.user_id, task.taken_ms],
-      );
-      log.debug('order settled', {
-        order_id: task.order_id,
-        status: outcome.status,
-        duplicate: !outcome.written,
-        task: req.headers[TASK_HEADERS.taskName],
-        retry: req.headers[TASK_HEADERS.retryCount],
-      });
-      return { status: 200, body: { order_id: task.order_id, status: outcome.status, failure_reason: outcome.failure_reason } };
-    },
-  },
+  { method: 'POST', path: taskPath('persist-order'), handler: persistOrderTask },
+  { method: 'POST', path: taskPath('expire-hold'), handler: expireHoldTask },
   healthRoute({ postgres: true, redis: true }),
 ]);

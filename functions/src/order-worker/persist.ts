@@ -9,6 +9,8 @@ export type PersistedStatus = 'reserved' | 'confirmed' | 'failed' | 'expired' | 
 export interface Outcome {
   status: PersistedStatus;
   failure_reason: string | null;
+  /** When a `reserved` order's hold runs out. */
+  expires_at: Date | null;
   /** false when this delivery found the order already written (a duplicate). */
   written: boolean;
 }
@@ -16,8 +18,8 @@ export interface Outcome {
 const PG_FOREIGN_KEY_VIOLATION = '23503';
 
 async function existingOutcome(client: pg.PoolClient, orderId: string): Promise<Outcome | undefined> {
-  const { rows } = await client.query<{ status: PersistedStatus; failure_reason: string | null }>(
-    'SELECT status, failure_reason FROM orders WHERE order_id = $1',
+  const { rows } = await client.query<{ status: PersistedStatus; failure_reason: string | null; expires_at: Date | null }>(
+    'SELECT status, failure_reason, expires_at FROM orders WHERE order_id = $1',
     [orderId],
   );
   const row = rows[0];
@@ -31,7 +33,7 @@ async function insertFailed(client: pg.PoolClient, task: OrderTask, reason: stri
      ON CONFLICT (order_id) DO NOTHING`,
     [task.order_id, task.user_id, task.product_id, task.sale_id, reason, task.taken_ms],
   );
-  return { status: 'failed', failure_reason: reason, written: true };
+  return { status: 'failed', failure_reason: reason, expires_at: null, written: true };
 }
 
 /**
@@ -48,7 +50,7 @@ export async function persistOrder(task: OrderTask): Promise<Outcome> {
       );
       const saleRow = sale.rows[0];
       if (!saleRow || saleRow.product_id !== task.product_id) {
-        return { status: 'failed', failure_reason: 'sale_not_found', written: false };
+        return { status: 'failed', failure_reason: 'sale_not_found', expires_at: null, written: false };
       }
       const held = saleRow.hold_seconds > 0;
       const inserted = await client.query(
@@ -81,13 +83,15 @@ export async function persistOrder(task: OrderTask): Promise<Outcome> {
             WHERE order_id = $1`,
           [task.order_id],
         );
-        return { status: 'failed', failure_reason: 'sold_out', written: true };
+        return { status: 'failed', failure_reason: 'sold_out', expires_at: null, written: true };
       }
-      return { status: held ? 'reserved' : 'confirmed', failure_reason: null, written: true };
+      return held
+        ? { status: 'reserved', failure_reason: null, expires_at: new Date(task.taken_ms + saleRow.hold_seconds * 1000), written: true }
+        : { status: 'confirmed', failure_reason: null, expires_at: null, written: true };
     });
   } catch (err) {
     // A token minted for a user that does not exist: nothing to write, nothing to retry.
-    if (pgCode(err) === PG_FOREIGN_KEY_VIOLATION) return { status: 'failed', failure_reason: 'unknown_user', written: false };
+    if (pgCode(err) === PG_FOREIGN_KEY_VIOLATION) return { status: 'failed', failure_reason: 'unknown_user', expires_at: null, written: false };
     throw err;
   }
 }

@@ -9,12 +9,18 @@ import { errorFields } from '../lib/log.js';
 import { httpFunction, parseBody, parseInput } from '../lib/http.js';
 import { redis, saleKeys } from '../lib/redis.js';
 import { currentSale } from '../lib/sale-state.js';
-import { loadSaleIntoRedis, readSaleIndex, type LiveSale } from '../lib/sale-store.js';
+import { loadSaleIntoRedis, readSaleIndex, settleInRedis, type LiveSale } from '../lib/sale-store.js';
 import { taskQueue } from '../lib/task-queue.js';
-import { releaseToken, takeStockToken } from './take.js';
+import { endHold, type HoldOrderRow } from '../lib/holds.js';
+import { fakePaymentProvider, type PaymentProvider } from './payments.js';
+import { takeStockToken } from './take.js';
 
 export const orderSchema = z.strictObject({ product_id: z.uuid() });
 const listQuerySchema = z.strictObject({ product_id: z.uuid().optional() });
+export const checkoutSchema = z.strictObject({ payment_token: z.string().min(1).max(500).optional() });
+
+/** The payment provider of checkout; the fake one until a real one is configured. */
+const payments: PaymentProvider = fakePaymentProvider;
 
 export type OrderStatus = 'pending' | 'reserved' | 'confirmed' | 'failed' | 'expired' | 'cancelled';
 
@@ -41,7 +47,7 @@ interface RedisOrderRecord {
 const ORDER_COLUMNS = 'order_id, user_id, product_id, sale_id, status, failure_reason, created_at, expires_at';
 const ORDER_LIST_LIMIT = 100;
 
-function orderFromRow(row: OrderRow): Order {
+function orderFromRow(row: OrderRow | HoldOrderRow): Order {
   return {
     ...row,
     created_at: row.created_at.toISOString(),
@@ -104,6 +110,19 @@ async function writtenOrder(orderId: string, userId: string): Promise<Order | un
   return rows[0] ? orderFromRow(rows[0]) : undefined;
 }
 
+function ownOrderId(raw: string | undefined): string {
+  if (!raw || !z.uuid().safeParse(raw).success) throw new ApiError('not_found', 'No such order.');
+  return raw;
+}
+
+/** Checkout or cancel of an order PostgreSQL does not have: still pending, or not the caller's. */
+async function notWrittenYet(orderId: string, userId: string, code: 'not_checkoutable' | 'not_cancellable'): Promise<never> {
+  if (await redisOrderById(orderId, userId)) {
+    throw new ApiError(code, 'The order is still being processed; try again in a moment.');
+  }
+  throw new ApiError('not_found', 'No such order.');
+}
+
 async function saleOfProduct(productId: string, freshness: { maxAgeMs?: number }): Promise<LiveSale | undefined> {
   const sales = await readSaleIndex(freshness);
   return currentSale(
@@ -141,11 +160,11 @@ export const ordersHandler = httpFunction('orders', [
         taken_ms: result.takenMs,
       };
       try {
-        await (await taskQueue()).enqueueOrder(task);
+        await (await taskQueue()).enqueue({ kind: 'persist-order', payload: task });
       } catch (err) {
         // Nothing would ever write this order down: give the unit back and say so.
         log.error('enqueue failed; token released', { order_id: orderId, ...errorFields(err) });
-        await releaseToken(sale.sale_id, orderId, userId, result.takenMs);
+        await settleInRedis(task, 'failed');
         throw new ApiError('unavailable', 'The order could not be queued; nothing was taken. Try again.');
       }
       return { status: 202, body: pendingOrder(orderId, userId, sale, result.takenMs) };
@@ -179,8 +198,7 @@ export const ordersHandler = httpFunction('orders', [
     path: '/orders/:order_id',
     handler: async ({ req, params }) => {
       const { userId } = await authenticate(req);
-      const orderId = params.order_id ?? '';
-      if (!z.uuid().safeParse(orderId).success) throw new ApiError('not_found', 'No such order.');
+      const orderId = ownOrderId(params.order_id);
       const written = await writtenOrder(orderId, userId);
       if (written) return { status: 200, body: written };
       const inRedis = await redisOrderById(orderId, userId);
@@ -190,6 +208,53 @@ export const ordersHandler = httpFunction('orders', [
       const settled = await writtenOrder(orderId, userId);
       if (!settled) throw new ApiError('not_found', 'No such order.');
       return { status: 200, body: settled };
+    },
+  },
+  {
+    method: 'POST',
+    path: '/orders/:order_id/checkout',
+    handler: async ({ req, params }) => {
+      const { userId } = await authenticate(req);
+      const input = await parseBody(req, checkoutSchema);
+      const orderId = ownOrderId(params.order_id);
+      const outcome = await endHold(orderId, 'checkout', {
+        userId,
+        charge: async (order) => {
+          const paid = await payments.charge({ orderId: order.order_id, userId, paymentToken: input.payment_token ?? null });
+          if (!paid.approved) throw new ApiError('not_checkoutable', `The payment was declined: ${paid.reason}.`);
+          return { paymentToken: input.payment_token ?? null, reference: paid.reference };
+        },
+      });
+      switch (outcome.result) {
+        case 'done':
+          return { status: 200, body: orderFromRow(outcome.order) };
+        case 'expired':
+          throw new ApiError('hold_expired');
+        case 'not_held':
+          if (outcome.order.status === 'expired') throw new ApiError('hold_expired');
+          throw new ApiError('not_checkoutable', `This order is ${outcome.order.status}; only a held order can be checked out.`);
+        default:
+          return notWrittenYet(orderId, userId, 'not_checkoutable');
+      }
+    },
+  },
+  {
+    method: 'DELETE',
+    path: '/orders/:order_id',
+    handler: async ({ req, params }) => {
+      const { userId } = await authenticate(req);
+      const orderId = ownOrderId(params.order_id);
+      const outcome = await endHold(orderId, 'cancel', { userId });
+      switch (outcome.result) {
+        case 'done':
+          return { status: 200, body: orderFromRow(outcome.order) };
+        case 'expired':
+          throw new ApiError('not_cancellable', 'The hold has expired; the unit is back on sale.');
+        case 'not_held':
+          throw new ApiError('not_cancellable', `This order is ${outcome.order.status}; only a held order can be cancelled.`);
+        default:
+          return notWrittenYet(orderId, userId, 'not_cancellable');
+      }
     },
   },
   healthRoute({ postgres: true, redis: true }),

@@ -41,8 +41,3 @@ export async function takeStockToken(saleId: string, userId: string, orderId: st
   return takeOutcome(await redis().runScript('take', [k.meta, k.stock, k.buyers, k.orders], [userId, orderId]));
 }
 
-/** Gives an order's token back (at most once), for an order that will never be written. */
-export async function releaseToken(saleId: string, orderId: string, userId: string, takenMs: number): Promise<void> {
-  const k = saleKeys(saleId);
-  await redis().runScript('settle', [k.stock, k.buyers, k.orders], [orderId, 'failed', userId, takenMs]);
-}

@@ -59,6 +59,7 @@ export function saleResponse(sale: LiveSale, nowMs: number) {
     state: saleState(Date.parse(sale.starts_at), Date.parse(sale.ends_at), nowMs),
     stock_total: sale.stock_total,
     stock_remaining: sale.stock_remaining,
+    stock_held: sale.stock_held,
     hold_seconds: sale.hold_seconds,
     server_time: new Date(nowMs).toISOString(),
   };

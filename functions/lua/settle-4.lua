@@ -1,12 +1,13 @@
 --[[
   settle: write an order's outcome, decided by PostgreSQL, into the sale's Redis state.
 
-  KEYS[1] stock   string tokens left to sell
-  KEYS[2] buyers  hash   user_id -> order_id of that user's live order
-  KEYS[3] orders  hash   order_id -> JSON record {user_id, status, taken_ms, released}
+  KEYS[1] meta    hash   ... and `confirmed`, the number of confirmed orders
+  KEYS[2] stock   string tokens left to sell
+  KEYS[3] buyers  hash   user_id -> order_id of that user's live order
+  KEYS[4] orders  hash   order_id -> JSON record {user_id, status, taken_ms, released}
   ARGV[1] order_id
   ARGV[2] status: reserved | confirmed (the unit stays sold) or failed | expired | cancelled
-          (the unit goes back on sale)
+          (the unit goes back on sale); held = taken - confirmed
   ARGV[3] user_id
   ARGV[4] taken_ms, for a record that Redis lost
 
@@ -19,7 +20,12 @@
 ]]
 local status = ARGV[2]
 local live = status == 'reserved' or status == 'confirmed'
-local raw = redis.call('HGET', KEYS[3], ARGV[1])
+local function count_confirmed(from)
+  if status == 'confirmed' and from ~= 'confirmed' then
+    redis.call('HINCRBY', KEYS[1], 'confirmed', 1)
+  end
+end
+local raw = redis.call('HGET', KEYS[4], ARGV[1])
 local record
 
 if raw then
@@ -33,26 +39,31 @@ if raw then
 else
   record = {user_id = ARGV[3], taken_ms = tonumber(ARGV[4])}
   if live then
-    redis.call('DECR', KEYS[1])
-    if not redis.call('HGET', KEYS[2], ARGV[3]) then
-      redis.call('HSET', KEYS[2], ARGV[3], ARGV[1])
+    redis.call('DECR', KEYS[2])
+    if not redis.call('HGET', KEYS[3], ARGV[3]) then
+      redis.call('HSET', KEYS[3], ARGV[3], ARGV[1])
     end
   end
+  count_confirmed(nil)
   record.status = status
   if not live then
     record.released = 1
   end
-  redis.call('HSET', KEYS[3], ARGV[1], cjson.encode(record))
+  redis.call('HSET', KEYS[4], ARGV[1], cjson.encode(record))
   return 0
 end
 
+count_confirmed(record.status)
+if record.status == 'confirmed' and not live then
+  redis.call('HINCRBY', KEYS[1], 'confirmed', -1)
+end
 record.status = status
 if not live then
   record.released = 1
-  redis.call('INCR', KEYS[1])
-  if redis.call('HGET', KEYS[2], record.user_id) == ARGV[1] then
-    redis.call('HDEL', KEYS[2], record.user_id)
+  redis.call('INCR', KEYS[2])
+  if redis.call('HGET', KEYS[3], record.user_id) == ARGV[1] then
+    redis.call('HDEL', KEYS[3], record.user_id)
   end
 end
-redis.call('HSET', KEYS[3], ARGV[1], cjson.encode(record))
+redis.call('HSET', KEYS[4], ARGV[1], cjson.encode(record))
 return 0
