@@ -11,7 +11,8 @@
   ARGV[3] user_id
   ARGV[4] taken_ms, for a record that Redis lost
 
-  Returns 0 when it changed something, 1 when the outcome was already recorded.
+  Returns 0 when it changed something, 1 when the outcome was already recorded, 2 when
+  the sale's keys are missing (nothing written).
 
   Holds DESIGN.md §5 invariant 4 (conservation): a token is given back at most once per
   order, however often the worker delivers or retries, and only if the order held one.
@@ -25,6 +26,12 @@ local function count_confirmed(from)
     redis.call('HINCRBY', KEYS[1], 'confirmed', 1)
   end
 end
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  -- The sale's keys are gone (Redis lost them): the rebuild will count this order from
+  -- PostgreSQL, which has already decided it; writing half a sale here would only mislead.
+  return 2
+end
+
 local raw = redis.call('HGET', KEYS[4], ARGV[1])
 local record
 

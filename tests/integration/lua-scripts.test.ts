@@ -46,13 +46,30 @@ async function install(options: { stock: number; startsMs?: number; endsMs?: num
 
 type Keys = ReturnType<typeof saleKeys>;
 
-async function take(keys: Keys, userId: string, orderId = randomUUID()) {
-  const [code, id, now] = (await redis.runScript('take', [keys.meta, keys.stock, keys.buyers, keys.orders], [userId, orderId])) as [
-    number,
-    string,
-    number,
-  ];
-  return { code, id, now };
+interface TakeOptions {
+  idempotencyKey?: string;
+  ip?: string;
+  /** [ms between attempts, burst] per user and per IP; [0, 1] is no limit. */
+  userRate?: [number, number];
+  ipRate?: [number, number];
+}
+
+async function take(keys: Keys, userId: string, orderId = randomUUID(), options: TakeOptions = {}) {
+  const saleTag = keys.meta.slice(0, keys.meta.indexOf('}') + 1);
+  const [code, id, now, retryAfter, replayed] = (await redis.runScript(
+    'take',
+    [
+      keys.meta,
+      keys.stock,
+      keys.buyers,
+      keys.orders,
+      `${saleTag}:idem:${userId}:${options.idempotencyKey ?? '-'}`,
+      `${saleTag}:rate:user:${userId}`,
+      `${saleTag}:rate:ip:${options.ip ?? '127.0.0.1'}`,
+    ],
+    [userId, orderId, options.idempotencyKey ? 1 : 0, 3600, ...(options.userRate ?? [0, 1]), ...(options.ipRate ?? [0, 1])],
+  )) as [number, string, number, number, number];
+  return { code, id, now, retryAfter, replayed };
 }
 
 async function settle(keys: Keys, orderId: string, status: string, userId: string) {
@@ -195,4 +212,42 @@ test('resize: stock may go down to the units taken, never below', async () => {
   assert.equal(await stockOf(keys), 0);
   assert.deepEqual(await redis.runScript('resize', [keys.meta, keys.stock], [...window, 10, 2_000_000_000]), [0, 2]);
   assert.equal(await stockOf(keys), 8);
+});
+
+test('take with an Idempotency-Key: twenty at once take one unit and all get the same answer', async () => {
+  const { keys } = await install({ stock: 5 });
+  const user = randomUUID();
+  const results = await Promise.all(Array.from({ length: 20 }, () => take(keys, user, randomUUID(), { idempotencyKey: 'k-1' })));
+  assert.equal(await stockOf(keys), 4);
+  assert.equal(new Set(results.map((r) => `${r.code}:${r.id}:${r.now}`)).size, 1, 'one answer, replayed');
+  assert.equal(results.filter((r) => r.replayed === 0).length, 1);
+  const refusal = await take(keys, randomUUID(), randomUUID(), { idempotencyKey: 'k-1' });
+  assert.equal(refusal.code, 0, 'keys are per user');
+});
+
+test('take with an Idempotency-Key replays a refusal too, even after a unit came back', async () => {
+  const { keys } = await install({ stock: 0 });
+  const user = randomUUID();
+  assert.equal((await take(keys, user, randomUUID(), { idempotencyKey: 'k' })).code, 1);
+  await redis.set(keys.stock, 1);
+  const again = await take(keys, user, randomUUID(), { idempotencyKey: 'k' });
+  assert.deepEqual([again.code, again.replayed], [1, 1]);
+  assert.equal((await take(keys, user, randomUUID(), { idempotencyKey: 'k2' })).code, 0);
+});
+
+test('take rate limits: a burst per user, then one per interval; per IP across users', async () => {
+  const { keys } = await install({ stock: 100 });
+  const user = randomUUID();
+  const limited = { userRate: [60_000, 3] as [number, number] };
+  const codes = [];
+  for (let i = 0; i < 5; i++) codes.push((await take(keys, user, randomUUID(), limited)).code);
+  assert.deepEqual(codes, [0, 2, 2, 6, 6], 'three attempts pass (one takes, two are already in), then 429');
+  const wait = await take(keys, user, randomUUID(), limited);
+  assert.ok(wait.retryAfter > 0 && wait.retryAfter <= 60_000, `retry after ${wait.retryAfter} ms`);
+
+  const ipLimited = { ipRate: [60_000, 2] as [number, number], ip: '10.1.2.3' };
+  const byIp = [];
+  for (let i = 0; i < 4; i++) byIp.push((await take(keys, randomUUID(), randomUUID(), ipLimited)).code);
+  assert.deepEqual(byIp, [0, 0, 6, 6]);
+  assert.equal((await take(keys, randomUUID(), randomUUID(), { ...ipLimited, ip: '10.9.9.9' })).code, 0, 'another IP is not limited');
 });

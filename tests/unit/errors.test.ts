@@ -40,8 +40,13 @@ test("the framework's body-parser errors are the client's fault; anything else i
 });
 
 test('each code of the take script maps to one answer', () => {
-  assert.deepEqual(takeOutcome([TAKE_CODES.taken, 'o-1', 1234]), { outcome: 'taken', orderId: 'o-1', takenMs: 1234 });
-  assert.deepEqual(takeOutcome([TAKE_CODES.notLoaded, '', 1]), { outcome: 'not_loaded' });
+  assert.deepEqual(takeOutcome([TAKE_CODES.taken, 'o-1', 1234, 0, 0]), { outcome: 'taken', orderId: 'o-1', takenMs: 1234, replayed: false });
+  assert.deepEqual(takeOutcome([TAKE_CODES.taken, 'o-1', 1234, 0, 1]), { outcome: 'taken', orderId: 'o-1', takenMs: 1234, replayed: true });
+  assert.deepEqual(takeOutcome([TAKE_CODES.notLoaded, '', 1, 0, 0]), { outcome: 'not_loaded' });
+  assert.throws(
+    () => takeOutcome([TAKE_CODES.rateLimited, '', 1, 1500, 0]),
+    (err: unknown) => err instanceof ApiError && err.status === 429 && err.headers?.['retry-after'] === '2',
+  );
   const refusals: [number, string][] = [
     [TAKE_CODES.soldOut, 'sold_out'],
     [TAKE_CODES.alreadyPurchased, 'already_purchased'],

@@ -39,6 +39,26 @@ export const configSchema = z.object({
   WORKER_URL: z.string().url().default('http://127.0.0.1:8084/'),
   /** The service account whose OIDC token Cloud Tasks attaches to each push. */
   TASKS_SERVICE_ACCOUNT: z.string().default(''),
+  /** Where the local task queue (BullMQ) keeps its jobs; default: REDIS_URL. */
+  QUEUE_REDIS_URL: z.string().url().optional(),
+  /** POST /orders attempts per user and per client IP on one sale (0: no limit), and bursts. */
+  ORDER_RATE_USER_PER_SECOND: z.coerce.number().min(0).default(2),
+  ORDER_RATE_USER_BURST: positiveInt(5),
+  ORDER_RATE_IP_PER_SECOND: z.coerce.number().min(0).default(100),
+  ORDER_RATE_IP_BURST: positiveInt(200),
+  /** POST /users/authenticate attempts per email and per client IP, per minute (0: no limit). */
+  LOGIN_RATE_EMAIL_PER_MINUTE: z.coerce.number().min(0).default(10),
+  LOGIN_RATE_IP_PER_MINUTE: z.coerce.number().min(0).default(120),
+  IDEMPOTENCY_TTL_SECONDS: positiveInt(24 * 3600),
+  /** The sweeper enqueues an order again when it is still pending after this long… */
+  PENDING_REDRIVE_AFTER_MS: positiveInt(15_000),
+  /** …and gives up on it (failed, token released) after this long. */
+  PENDING_GIVE_UP_AFTER_MS: positiveInt(10 * 60_000),
+  /** Test hook for the fault suite: the orders function exits right after a take. Never set it in production. */
+  TEST_EXIT_AFTER_TAKE: z
+    .enum(['0', '1'])
+    .default('0')
+    .transform((v) => v === '1'),
   /** How long the in-process copy of the sale list is trusted. */
   SALES_CACHE_MS: z.coerce.number().int().min(0).max(1000).default(500),
 });

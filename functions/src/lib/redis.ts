@@ -8,13 +8,20 @@ import { errorFields, log } from './log.js';
 /** functions/lua, reached the same way from src/lib and from dist/lib. */
 const SCRIPT_DIR = new URL('../../lua/', import.meta.url);
 
-export const SCRIPT_NAMES = ['take', 'settle', 'rebuild', 'resize'] as const;
+export const SCRIPT_NAMES = ['take', 'settle', 'rebuild', 'resize', 'idempotency-claim', 'rate-limit', 'repair'] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 
 export interface ScriptSource {
   name: string;
   numberOfKeys: number;
   lua: string;
+}
+
+/** Replaces each `--- @include "name"` line with includes/name.lua, as BullMQ's loader does. */
+function withIncludes(lua: string, dir: URL): string {
+  return lua.replace(/^--- @include "([a-z-]+)"$/gm, (_, name: string) =>
+    readFileSync(new URL(`includes/${name}.lua`, dir), 'utf8'),
+  );
 }
 
 /** Reads every `<name>-<number of keys>.lua` file, as BullMQ names its commands. */
@@ -25,7 +32,7 @@ export function loadScripts(dir: URL = SCRIPT_DIR): ScriptSource[] {
     .map((m) => ({
       name: m[1] as string,
       numberOfKeys: Number(m[2]),
-      lua: readFileSync(new URL(m[0], dir), 'utf8'),
+      lua: withIncludes(readFileSync(new URL(m[0], dir), 'utf8'), dir),
     }));
 }
 
@@ -82,6 +89,26 @@ export function saleKeys(saleId: string) {
     buyers: `${tag}:buyers`,
     orders: `${tag}:orders`,
   };
+}
+
+/** Per-sale keys of one user's attempts: the first answer to an Idempotency-Key, rate limits. */
+export function attemptKeys(saleId: string, userId: string, clientIp: string, idempotencyKey: string | undefined) {
+  const tag = `fs:{${saleId}}`;
+  return {
+    idempotency: idempotencyKey ? `${tag}:idem:${userId}:${idempotencyKey}` : `${tag}:idem:-`,
+    userRate: `${tag}:rate:user:${userId}`,
+    ipRate: `${tag}:rate:ip:${clientIp}`,
+  };
+}
+
+/** Where a user's Idempotency-Key is bound to its first request body. */
+export function idempotencyClaimKey(userId: string, idempotencyKey: string): string {
+  return `fs:idem:{${userId}}:${idempotencyKey}`;
+}
+
+/** Login attempts: both subjects share one hash tag, so one script sees both. */
+export function loginRateKeys(email: string, clientIp: string) {
+  return { email: `fs:{login}:rate:email:${email.toLowerCase()}`, ip: `fs:{login}:rate:ip:${clientIp}` };
 }
 
 /** The published list of sales: sale_id -> JSON of the sale's static view. */

@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import type { Config } from './config.js';
 import { ORDER_QUEUE_RETRY, taskId, type QueuedTask, type TaskQueue } from './task-queue.js';
 
-export type LocalQueueSettings = Pick<Config, 'REDIS_URL' | 'REDIS_KEY_PREFIX' | 'TASKS_QUEUE'>;
+export type LocalQueueSettings = Pick<Config, 'REDIS_URL' | 'QUEUE_REDIS_URL' | 'REDIS_KEY_PREFIX' | 'TASKS_QUEUE'>;
 
 /** BullMQ keeps its own prefix (it refuses ioredis's keyPrefix); ours stays in front of it. */
 export function bullPrefix(cfg: Pick<Config, 'REDIS_KEY_PREFIX'>): string {
@@ -16,7 +16,7 @@ export function bullPrefix(cfg: Pick<Config, 'REDIS_KEY_PREFIX'>): string {
 export const KEEP_COMPLETED_SECONDS = 3600;
 
 export function createLocalQueue(cfg: LocalQueueSettings): TaskQueue {
-  const connection = new Redis(cfg.REDIS_URL, { maxRetriesPerRequest: 2, enableOfflineQueue: true });
+  const connection = new Redis(cfg.QUEUE_REDIS_URL ?? cfg.REDIS_URL, { maxRetriesPerRequest: 2, enableOfflineQueue: true });
   const queue = new Queue<QueuedTask['payload']>(cfg.TASKS_QUEUE, { connection, prefix: bullPrefix(cfg) });
   return {
     async enqueue(task) {

@@ -1,19 +1,22 @@
 // The orders function: POST /orders decides from Redis at once, GET reads the caller's orders.
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import { z } from 'zod';
 import { authenticate } from '../lib/auth.js';
+import { clientIp } from '../lib/client.js';
+import { config } from '../lib/config.js';
 import { db } from '../lib/db.js';
 import { ApiError } from '../lib/errors.js';
 import { healthRoute } from '../lib/health.js';
 import { errorFields } from '../lib/log.js';
 import { httpFunction, parseBody, parseInput } from '../lib/http.js';
-import { redis, saleKeys } from '../lib/redis.js';
+import { idempotencyClaimKey, redis, saleKeys } from '../lib/redis.js';
 import { currentSale } from '../lib/sale-state.js';
 import { loadSaleIntoRedis, readSaleIndex, settleInRedis, type LiveSale } from '../lib/sale-store.js';
 import { taskQueue } from '../lib/task-queue.js';
 import { endHold, type HoldOrderRow } from '../lib/holds.js';
 import { fakePaymentProvider, type PaymentProvider } from './payments.js';
-import { takeStockToken } from './take.js';
+import { forgetAnswer, takeStockToken } from './take.js';
 
 export const orderSchema = z.strictObject({ product_id: z.uuid() });
 const listQuerySchema = z.strictObject({ product_id: z.uuid().optional() });
@@ -110,6 +113,31 @@ async function writtenOrder(orderId: string, userId: string): Promise<Order | un
   return rows[0] ? orderFromRow(rows[0]) : undefined;
 }
 
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
+
+/** `Idempotency-Key`, also read as `x-idempotency-key` (API.md). */
+function idempotencyKeyOf(req: IncomingMessage): string | undefined {
+  const raw = req.headers['idempotency-key'] ?? req.headers['x-idempotency-key'];
+  const key = Array.isArray(raw) ? raw[0] : raw;
+  if (key === undefined) return undefined;
+  if (!IDEMPOTENCY_KEY.test(key)) {
+    throw new ApiError('invalid_request', 'The request is not valid.', {
+      details: [{ field: 'Idempotency-Key', problem: '1 to 200 visible ASCII characters' }],
+    });
+  }
+  return key;
+}
+
+/** Binds the key to this body for its lifetime; the same key with another body is 422. */
+async function claimIdempotencyKey(userId: string, key: string, body: z.infer<typeof orderSchema>): Promise<void> {
+  const fingerprint = createHash('sha256').update(`POST /orders ${JSON.stringify(body)}`).digest('base64url');
+  const reused = await redis().runScript('idempotency-claim', [idempotencyClaimKey(userId, key)], [
+    fingerprint,
+    config().IDEMPOTENCY_TTL_SECONDS,
+  ]);
+  if (reused === 1) throw new ApiError('idempotency_key_reused');
+}
+
 function ownOrderId(raw: string | undefined): string {
   if (!raw || !z.uuid().safeParse(raw).success) throw new ApiError('not_found', 'No such order.');
   return raw;
@@ -138,36 +166,36 @@ export const ordersHandler = httpFunction('orders', [
     handler: async ({ req, log }) => {
       const { userId } = await authenticate(req);
       const input = await parseBody(req, orderSchema);
+      const idempotencyKey = idempotencyKeyOf(req);
+      if (idempotencyKey) await claimIdempotencyKey(userId, idempotencyKey, input);
       const sale =
         (await saleOfProduct(input.product_id, {})) ??
         // Not in this instance's copy: perhaps created a moment ago; look once more, fresh.
         (await saleOfProduct(input.product_id, { maxAgeMs: 0 }));
       if (!sale) throw new ApiError('not_found', 'No sale of this product.');
 
-      const orderId = randomUUID();
-      let result = await takeStockToken(sale.sale_id, userId, orderId);
+      const attempt = { saleId: sale.sale_id, userId, orderId: randomUUID(), clientIp: clientIp(req), idempotencyKey };
+      let result = await takeStockToken(attempt);
       if (result.outcome === 'not_loaded') {
         await loadSaleIntoRedis(sale.sale_id);
-        result = await takeStockToken(sale.sale_id, userId, orderId);
+        result = await takeStockToken(attempt);
       }
       if (result.outcome !== 'taken') throw new ApiError('unavailable', 'The sale is being loaded; try again.');
+      const order = pendingOrder(result.orderId, userId, sale, result.takenMs);
+      if (result.replayed) return { status: 202, body: order };
 
-      const task = {
-        order_id: orderId,
-        user_id: userId,
-        product_id: sale.product.product_id,
-        sale_id: sale.sale_id,
-        taken_ms: result.takenMs,
-      };
+      if (config().TEST_EXIT_AFTER_TAKE) process.exit(70); // the fault suite's crash between take and enqueue
+      const task = { order_id: order.order_id, user_id: userId, product_id: order.product_id, sale_id: sale.sale_id, taken_ms: result.takenMs };
       try {
         await (await taskQueue()).enqueue({ kind: 'persist-order', payload: task });
       } catch (err) {
         // Nothing would ever write this order down: give the unit back and say so.
-        log.error('enqueue failed; token released', { order_id: orderId, ...errorFields(err) });
+        log.error('enqueue failed; token released', { order_id: order.order_id, ...errorFields(err) });
         await settleInRedis(task, 'failed');
+        await forgetAnswer(attempt);
         throw new ApiError('unavailable', 'The order could not be queued; nothing was taken. Try again.');
       }
-      return { status: 202, body: pendingOrder(orderId, userId, sale, result.takenMs) };
+      return { status: 202, body: order };
     },
   },
   {

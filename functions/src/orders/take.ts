@@ -1,8 +1,10 @@
 // Taking a stock token: the one Redis round trip of POST /orders, and what its codes mean.
+import { config } from '../lib/config.js';
+import { intervalMs, rateLimited } from '../lib/client.js';
 import { ApiError } from '../lib/errors.js';
-import { redis, saleKeys } from '../lib/redis.js';
+import { attemptKeys, redis, saleKeys } from '../lib/redis.js';
 
-/** The codes of take-4.lua, mapped to the client's answer in this one place. */
+/** The codes of take-7.lua, mapped to the client's answer in this one place. */
 export const TAKE_CODES = {
   taken: 0,
   soldOut: 1,
@@ -10,19 +12,23 @@ export const TAKE_CODES = {
   notStarted: 3,
   ended: 4,
   notLoaded: 5,
+  rateLimited: 6,
 } as const;
 
 export type TakeResult =
-  | { outcome: 'taken'; orderId: string; takenMs: number }
+  /** `replayed`: the stored first answer to this Idempotency-Key, not a new take. */
+  | { outcome: 'taken'; orderId: string; takenMs: number; replayed: boolean }
   | { outcome: 'not_loaded' };
 
 export function takeOutcome(reply: unknown): TakeResult {
-  const [code, orderId, nowMs] = reply as [number, string, number];
+  const [code, orderId, nowMs, retryAfterMs, replayed] = reply as [number, string, number, number, number];
   switch (code) {
     case TAKE_CODES.taken:
-      return { outcome: 'taken', orderId, takenMs: Number(nowMs) };
+      return { outcome: 'taken', orderId, takenMs: Number(nowMs), replayed: replayed === 1 };
     case TAKE_CODES.notLoaded:
       return { outcome: 'not_loaded' };
+    case TAKE_CODES.rateLimited:
+      throw rateLimited(Number(retryAfterMs));
     case TAKE_CODES.soldOut:
       throw new ApiError('sold_out');
     case TAKE_CODES.alreadyPurchased:
@@ -36,8 +42,39 @@ export function takeOutcome(reply: unknown): TakeResult {
   }
 }
 
-export async function takeStockToken(saleId: string, userId: string, orderId: string): Promise<TakeResult> {
-  const k = saleKeys(saleId);
-  return takeOutcome(await redis().runScript('take', [k.meta, k.stock, k.buyers, k.orders], [userId, orderId]));
+export interface Attempt {
+  saleId: string;
+  userId: string;
+  orderId: string;
+  clientIp: string;
+  idempotencyKey?: string;
 }
 
+/** The one Redis round trip of a purchase attempt: replay, rate limits and the take, atomically. */
+export async function takeStockToken(attempt: Attempt): Promise<TakeResult> {
+  const cfg = config();
+  const k = saleKeys(attempt.saleId);
+  const a = attemptKeys(attempt.saleId, attempt.userId, attempt.clientIp, attempt.idempotencyKey);
+  return takeOutcome(
+    await redis().runScript(
+      'take',
+      [k.meta, k.stock, k.buyers, k.orders, a.idempotency, a.userRate, a.ipRate],
+      [
+        attempt.userId,
+        attempt.orderId,
+        attempt.idempotencyKey ? 1 : 0,
+        cfg.IDEMPOTENCY_TTL_SECONDS,
+        intervalMs(cfg.ORDER_RATE_USER_PER_SECOND),
+        cfg.ORDER_RATE_USER_BURST,
+        intervalMs(cfg.ORDER_RATE_IP_PER_SECOND),
+        cfg.ORDER_RATE_IP_BURST,
+      ],
+    ),
+  );
+}
+
+/** Forgets the stored answer to an attempt that turned out not to hold (its enqueue failed). */
+export async function forgetAnswer(attempt: Attempt): Promise<void> {
+  if (!attempt.idempotencyKey) return;
+  await redis().del(attemptKeys(attempt.saleId, attempt.userId, attempt.clientIp, attempt.idempotencyKey).idempotency);
+}

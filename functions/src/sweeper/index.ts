@@ -1,12 +1,32 @@
 // The sweeper function: Cloud Scheduler calls it every minute (the local stack every few
-// seconds) to finish what a lost task left behind. Each pass is bounded and idempotent.
+// seconds) to finish what a crash or a lost task left behind, and to repair drift between
+// Redis and PostgreSQL. Each pass is bounded and idempotent; two passes at once do no harm.
+import { config } from '../lib/config.js';
 import { db } from '../lib/db.js';
 import { healthRoute } from '../lib/health.js';
 import { endHold } from '../lib/holds.js';
 import { httpFunction, type RouteContext } from '../lib/http.js';
+import type { Logger } from '../lib/log.js';
+import { redis, saleKeys } from '../lib/redis.js';
+import { readSaleIndex, settleInRedis, type LiveSale, type SettledStatus } from '../lib/sale-store.js';
+import { taskQueue } from '../lib/task-queue.js';
 
 /** How many orders one pass handles of each kind, so a pass stays short. */
 export const SWEEP_BATCH = 500;
+
+/** Sales whose orders may still need the sweeper: not ended more than a day ago. */
+const SWEEP_AFTER_END_MS = 24 * 3600 * 1000;
+
+/** The failure_reason of an order the sweeper gave up on. */
+export const GAVE_UP = 'not_persisted';
+
+export interface SweepReport {
+  holds_expired: number;
+  redriven: number;
+  gave_up: number;
+  settled: number;
+  repaired: number;
+}
 
 /** Holds past their end whose expiry task never came (lost, or the queue is behind). */
 async function expireLapsedHolds(): Promise<number> {
@@ -21,9 +41,120 @@ async function expireLapsedHolds(): Promise<number> {
   return expired;
 }
 
-export async function sweep({ log }: Pick<RouteContext, 'log'>) {
-  const report = { holds_expired: await expireLapsedHolds() };
-  if (report.holds_expired > 0) log.info('sweep', report);
+interface PendingRecord {
+  order_id: string;
+  user_id: string;
+  taken_ms: number;
+}
+
+/**
+ * Orders Redis still calls pending after a while: written but not settled (settle them),
+ * never queued (the order function died after the take: queue them again, same task name),
+ * or hopeless (mark them failed in PostgreSQL and give the token back, exactly once).
+ */
+async function finishPending(sale: LiveSale, pending: PendingRecord[], report: SweepReport, log: Logger): Promise<void> {
+  const cfg = config();
+  const now = Date.now();
+  const stale = pending.filter((p) => now - p.taken_ms >= cfg.PENDING_REDRIVE_AFTER_MS).slice(0, SWEEP_BATCH);
+  if (stale.length === 0) return;
+  const { rows } = await db().query<{ order_id: string; status: SettledStatus }>(
+    'SELECT order_id, status FROM orders WHERE order_id = ANY($1::uuid[])',
+    [stale.map((p) => p.order_id)],
+  );
+  const written = new Map(rows.map((r) => [r.order_id, r.status]));
+  const queue = await taskQueue();
+  for (const p of stale) {
+    const order = { ...p, sale_id: sale.sale_id };
+    let status = written.get(p.order_id);
+    if (!status && now - p.taken_ms >= cfg.PENDING_GIVE_UP_AFTER_MS) {
+      await db().query(
+        `INSERT INTO orders (order_id, user_id, product_id, sale_id, status, failure_reason, created_at)
+         VALUES ($1, $2, $3, $4, 'failed', $5, to_timestamp($6 / 1000.0)) ON CONFLICT (order_id) DO NOTHING`,
+        [p.order_id, p.user_id, sale.product.product_id, sale.sale_id, GAVE_UP, p.taken_ms],
+      );
+      // The worker may have won the race for the row; whatever is there now is the outcome.
+      const now2 = await db().query<{ status: SettledStatus; failure_reason: string | null }>(
+        'SELECT status, failure_reason FROM orders WHERE order_id = $1',
+        [p.order_id],
+      );
+      status = now2.rows[0]?.status;
+      if (now2.rows[0]?.failure_reason === GAVE_UP) {
+        report.gave_up++;
+        log.warn('gave up on a pending order', { order_id: p.order_id, sale_id: sale.sale_id });
+      }
+    }
+    if (status) {
+      await settleInRedis(order, status);
+      report.settled++;
+    } else {
+      await queue.enqueue({
+        kind: 'persist-order',
+        payload: { ...order, product_id: sale.product.product_id },
+      });
+      report.redriven++;
+    }
+  }
+}
+
+/**
+ * On a quiet sale (nothing pending), checks Redis's counts against PostgreSQL and repairs a
+ * drift unless a take or settle moved the counts meanwhile (repair-2.lua checks that).
+ */
+async function checkDrift(sale: LiveSale, observed: { left: string | null; confirmed: string | null }, log: Logger) {
+  if (observed.left === null) return false;
+  const { rows } = await db().query<{ stock: number; live: string; confirmed: string }>(
+    `SELECT s.stock,
+            count(o.order_id) FILTER (WHERE o.status IN ('reserved', 'confirmed')) AS live,
+            count(o.order_id) FILTER (WHERE o.status = 'confirmed') AS confirmed
+       FROM flash_sales s LEFT JOIN orders o ON o.sale_id = s.sale_id
+      WHERE s.sale_id = $1 GROUP BY s.stock`,
+    [sale.sale_id],
+  );
+  const truth = rows[0];
+  if (!truth) return false;
+  const expectedLeft = truth.stock - Number(truth.live);
+  const expectedConfirmed = Number(truth.confirmed);
+  if (Number(observed.left) === expectedLeft && Number(observed.confirmed ?? 0) === expectedConfirmed) return false;
+  const keys = saleKeys(sale.sale_id);
+  const repaired = await redis().runScript('repair', [keys.meta, keys.stock], [
+    observed.left,
+    observed.confirmed ?? '0',
+    expectedLeft,
+    expectedConfirmed,
+  ]);
+  if (repaired === 1) {
+    log.warn('repaired drift between Redis and PostgreSQL', {
+      sale_id: sale.sale_id,
+      left: { was: Number(observed.left), now: expectedLeft },
+      confirmed: { was: Number(observed.confirmed ?? 0), now: expectedConfirmed },
+    });
+  }
+  return repaired === 1;
+}
+
+async function sweepSale(sale: LiveSale, report: SweepReport, log: Logger): Promise<void> {
+  const keys = saleKeys(sale.sale_id);
+  // Counts first, records after: a change in between shows in the counts, and repair skips.
+  const [left, confirmed] = await Promise.all([redis().get(keys.stock), redis().hget(keys.meta, 'confirmed')]);
+  const records = await redis().hgetall(keys.orders);
+  const pending: PendingRecord[] = [];
+  for (const [orderId, raw] of Object.entries(records)) {
+    const record = JSON.parse(raw) as { user_id: string; status: string; taken_ms: number };
+    if (record.status === 'pending') pending.push({ order_id: orderId, user_id: record.user_id, taken_ms: record.taken_ms });
+  }
+  if (pending.length > 0) {
+    await finishPending(sale, pending, report, log);
+    return; // the counts move as pending orders settle: check drift on a quiet pass
+  }
+  if (await checkDrift(sale, { left, confirmed }, log)) report.repaired++;
+}
+
+export async function sweep({ log }: Pick<RouteContext, 'log'>): Promise<SweepReport> {
+  const report: SweepReport = { holds_expired: await expireLapsedHolds(), redriven: 0, gave_up: 0, settled: 0, repaired: 0 };
+  const now = Date.now();
+  const sales = (await readSaleIndex({ maxAgeMs: 0 })).filter((s) => now - Date.parse(s.ends_at) < SWEEP_AFTER_END_MS);
+  for (const sale of sales) await sweepSale(sale, report, log);
+  if (Object.values(report).some((n) => n > 0)) log.info('sweep', { ...report });
   return report;
 }
 

@@ -6,6 +6,8 @@ import { ApiError } from '../lib/errors.js';
 import { healthRoute } from '../lib/health.js';
 import { httpFunction, parseBody } from '../lib/http.js';
 import type { Role } from '../lib/auth.js';
+import { clientIp, intervalMs, rateLimited } from '../lib/client.js';
+import { loginRateKeys, redis } from '../lib/redis.js';
 import { decoyHash, hashPassword, verifyPassword } from './passwords.js';
 import { signAccessToken, signingKeyFromJwk, type SigningKey } from './tokens.js';
 
@@ -27,6 +29,21 @@ function currentSigningKey(): Promise<SigningKey> {
   if (!jwk) throw new Error('JWT_PRIVATE_JWK is not set');
   signingKey ??= signingKeyFromJwk(jwk);
   return signingKey;
+}
+
+/** Password guessing is slowed per email and per client IP (rate-limit-2.lua). */
+async function limitLogins(email: string, ip: string): Promise<void> {
+  const cfg = config();
+  const keys = loginRateKeys(email, ip);
+  const waitMs = Number(
+    await redis().runScript('rate-limit', [keys.email, keys.ip], [
+      intervalMs(cfg.LOGIN_RATE_EMAIL_PER_MINUTE / 60),
+      Math.max(1, cfg.LOGIN_RATE_EMAIL_PER_MINUTE),
+      intervalMs(cfg.LOGIN_RATE_IP_PER_MINUTE / 60),
+      Math.max(1, cfg.LOGIN_RATE_IP_PER_MINUTE),
+    ]),
+  );
+  if (waitMs > 0) throw rateLimited(waitMs);
 }
 
 function roleFor(emailAddress: string, storedRole: string): Role {
@@ -57,6 +74,7 @@ export const usersHandler = httpFunction('users', [
     path: '/users/authenticate',
     handler: async ({ req }) => {
       const input = await parseBody(req, loginSchema);
+      await limitLogins(input.email, clientIp(req));
       const { rows } = await db().query<{ user_id: string; email: string; password_hash: string; role: string }>(
         'SELECT user_id, email, password_hash, role FROM users WHERE lower(email) = lower($1)',
         [input.email],
@@ -85,5 +103,5 @@ export const usersHandler = httpFunction('users', [
       headers: { 'cache-control': 'public, max-age=300' },
     }),
   },
-  healthRoute({ postgres: true }),
+  healthRoute({ postgres: true, redis: true }),
 ]);
