@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { createGateway } from './gateway.ts';
 import { localSigningJwk } from './local/keys.ts';
 import { ensureDatabase, startPostgres } from './local/postgres.ts';
-import { startRedis, type RunningService } from './local/redis.ts';
+import { startRedis, type LocalRedis } from './local/redis.ts';
 import { progress, waitFor } from './local/system.ts';
 import { migrate } from './migrate.ts';
 import { startDispatcher } from './task-dispatcher.ts';
@@ -21,7 +21,7 @@ export const LOCAL_FUNCTIONS = { users: 1, sales: 2, orders: 3, 'order-worker': 
 export type FunctionName = keyof typeof LOCAL_FUNCTIONS;
 
 export interface StackProfile {
-  name: 'dev' | 'test';
+  name: 'dev' | 'test' | 'faults';
   gatewayPort: number;
   redisPort: number;
   postgresPort: number;
@@ -34,6 +34,25 @@ export interface StackProfile {
   logDir?: string;
   /** How often the local stand-in for Cloud Scheduler calls the sweeper. */
   sweepEveryMs: number;
+  /** Settings for every function beyond the stack's own (the fault suite's shorter bounds). */
+  extraEnv?: Record<string, string>;
+  /** Servers to use instead of starting our own (REDIS_URL, QUEUE_REDIS_URL, DATABASE_URL). */
+  given?: { redisUrl?: string; queueRedisUrl?: string; databaseUrl?: string };
+}
+
+/** The servers the environment names, if any: npm start and npm test honour them. */
+export function serversFromEnv(env: NodeJS.ProcessEnv = process.env): StackProfile['given'] {
+  return { redisUrl: env.REDIS_URL || undefined, queueRedisUrl: env.QUEUE_REDIS_URL || undefined, databaseUrl: env.DATABASE_URL || undefined };
+}
+
+/** Handles on the running parts, for the fault suite: crash, stop and start each of them. */
+export interface StackControl {
+  redis: { kill(): Promise<void>; restart(): Promise<void> };
+  postgres: { stop(): Promise<void>; start(): Promise<void> };
+  stopFunction(name: FunctionName): Promise<void>;
+  /** (Re)starts a function; `awaitHealthy: false` for one that is meant to die at once. */
+  startFunction(name: FunctionName, extraEnv?: Record<string, string>, options?: { awaitHealthy: boolean }): Promise<void>;
+  restartDispatcher(options: { deliverTwice: boolean }): Promise<void>;
 }
 
 export interface Stack {
@@ -41,6 +60,7 @@ export interface Stack {
   functionUrls: Record<FunctionName, string>;
   /** The environment every function runs with: the stack's whole configuration. */
   env: Record<string, string>;
+  control: StackControl;
   stop(): Promise<void>;
 }
 
@@ -93,21 +113,25 @@ export async function startStack(profile: StackProfile): Promise<Stack> {
   };
 
   try {
-    const given = (url: string): Promise<RunningService> => Promise.resolve({ url, stop: async () => undefined });
+    const notOurs = async () => {
+      throw new Error('this server was given by the environment, not started by this stack');
+    };
+    const given = (url: string): Promise<LocalRedis> => Promise.resolve({ url, stop: async () => undefined, kill: notOurs, restart: notOurs });
+    const servers = profile.given ?? {};
     const [redisService, queueRedisService, postgresService] = await Promise.all([
-      process.env.REDIS_URL
-        ? given(process.env.REDIS_URL)
+      servers.redisUrl
+        ? given(servers.redisUrl)
         : startRedis({ port: profile.redisPort, dir: path.join(dataDir, 'redis'), persistent: !profile.fresh }),
       // The queue's jobs live apart from the sale's keys, as Cloud Tasks does from Memorystore:
       // losing the app's Redis (a fault the tests inject) must not lose queued orders.
-      process.env.QUEUE_REDIS_URL || process.env.REDIS_URL
-        ? given(process.env.QUEUE_REDIS_URL ?? process.env.REDIS_URL ?? '')
+      servers.queueRedisUrl || servers.redisUrl
+        ? given(servers.queueRedisUrl ?? servers.redisUrl ?? '')
         : startRedis({ port: profile.redisPort + 1, dir: path.join(dataDir, 'queue-redis'), persistent: !profile.fresh }),
-      process.env.DATABASE_URL
-        ? ensureDatabase(process.env.DATABASE_URL, profile.database).then((url) => ({ url, stop: async () => undefined }))
+      servers.databaseUrl
+        ? ensureDatabase(servers.databaseUrl, profile.database).then((url) => ({ url, stop: async () => undefined, start: notOurs }))
         : startPostgres({ port: profile.postgresPort, dir: path.join(dataDir, 'postgres'), database: profile.database }),
     ]);
-    stops.push(redisService.stop, queueRedisService.stop, postgresService.stop);
+    stops.push(() => redisService.stop(), () => queueRedisService.stop(), () => postgresService.stop());
     await migrate(postgresService.url, (m) => progress(`migrations: ${m}`));
 
     const functionUrls = Object.fromEntries(
@@ -132,29 +156,37 @@ export async function startStack(profile: StackProfile): Promise<Stack> {
       TASKS_QUEUE: 'orders',
       WORKER_URL: `${functionUrls['order-worker']}/`,
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+      ...profile.extraEnv,
     };
 
-    for (const [name, offset] of Object.entries(LOCAL_FUNCTIONS) as [FunctionName, number][]) {
-      const child = spawnFunction(name, profile.gatewayPort + offset, env, profile.logDir);
-      stops.push(async () => {
-        if (child.exitCode !== null) return;
-        const gone = new Promise((resolve) => child.once('exit', resolve));
-        child.kill('SIGTERM');
-        await gone;
-      });
-    }
-    await Promise.all(
-      Object.entries(functionUrls).map(([name, url]) => waitFor(`function ${name} (${url})`, () => healthy(url))),
-    );
+    const children = new Map<FunctionName, ChildProcess>();
+    const stopFunction = async (name: FunctionName) => {
+      const child = children.get(name);
+      children.delete(name);
+      if (!child || child.exitCode !== null || child.signalCode !== null) return;
+      const gone = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await gone;
+    };
+    const startFunction = async (name: FunctionName, overrides: Record<string, string> = {}, options = { awaitHealthy: true }) => {
+      await stopFunction(name);
+      children.set(name, spawnFunction(name, profile.gatewayPort + LOCAL_FUNCTIONS[name], { ...env, ...overrides }, profile.logDir));
+      if (options.awaitHealthy) await waitFor(`function ${name} (${functionUrls[name]})`, () => healthy(functionUrls[name]));
+    };
+    stops.push(async () => {
+      for (const name of [...children.keys()]) await stopFunction(name);
+    });
+    await Promise.all((Object.keys(LOCAL_FUNCTIONS) as FunctionName[]).map((name) => startFunction(name)));
 
-    const dispatcher = startDispatcher({
+    const dispatcherOptions = {
       redisUrl: queueRedisService.url,
       keyPrefix: profile.keyPrefix,
       queueName: env.TASKS_QUEUE ?? 'orders',
       workerUrl: env.WORKER_URL ?? '',
       maxPerSecond: 500,
       concurrency: 32,
-    });
+    };
+    let dispatcher = startDispatcher(dispatcherOptions);
     stops.push(() => dispatcher.close());
 
     const sweeper = startSweepLoop(functionUrls.sweeper, profile.sweepEveryMs);
@@ -182,7 +214,17 @@ export async function startStack(profile: StackProfile): Promise<Stack> {
           gateway.closeAllConnections();
         }),
     );
-    return { gatewayUrl, functionUrls, env, stop };
+    const control: StackControl = {
+      redis: { kill: () => redisService.kill(), restart: () => redisService.restart() },
+      postgres: { stop: () => postgresService.stop(), start: () => postgresService.start() },
+      stopFunction,
+      startFunction,
+      restartDispatcher: async ({ deliverTwice }) => {
+        await dispatcher.close();
+        dispatcher = startDispatcher({ ...dispatcherOptions, deliverTwice });
+      },
+    };
+    return { gatewayUrl, functionUrls, env, control, stop };
   } catch (err) {
     await stop();
     throw err;

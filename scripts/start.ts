@@ -1,5 +1,5 @@
 // npm start: the whole local stack on this machine, until Ctrl-C.
-import { startStack } from './stack.ts';
+import { serversFromEnv, startStack } from './stack.ts';
 
 const gatewayPort = Number(process.env.PORT ?? 8080);
 const stack = await startStack({
@@ -11,6 +11,7 @@ const stack = await startStack({
   keyPrefix: '',
   adminEmails: process.env.ADMIN_EMAILS ?? 'admin@example.com',
   sweepEveryMs: 3000,
+  given: serversFromEnv(),
   fresh: false,
 });
 

@@ -2,11 +2,11 @@
 // npm start is never touched), runs every test file with node's test runner, tears it down.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { ROOT, startStack } from './stack.ts';
+import { ROOT, serversFromEnv, startStack } from './stack.ts';
 import { progress } from './local/system.ts';
 
 const files = process.argv.slice(2);
-const patterns = files.length > 0 ? files : ['tests/unit/**/*.test.ts', 'tests/integration/**/*.test.ts'];
+const patterns = files.length > 0 ? files : ['tests/unit/**/*.test.ts', 'tests/integration/**/*.test.ts', 'tests/faults/**/*.test.ts'];
 
 const started = Date.now();
 const stack = await startStack({
@@ -18,6 +18,7 @@ const stack = await startStack({
   keyPrefix: 'test:',
   adminEmails: 'admin@test.local',
   sweepEveryMs: 1000,
+  given: serversFromEnv(),
   fresh: true,
   logDir: path.join(ROOT, '.local/test/logs'),
 });

@@ -37,11 +37,16 @@ export async function ensureDatabase(serverUrl: string, database: string): Promi
 }
 
 /** Starts the cluster in `dir` on `port` (initialising it the first time), or reuses one answering there. */
-export async function startPostgres(options: { port: number; dir: string; database: string }): Promise<RunningService> {
+export async function startPostgres(
+  options: { port: number; dir: string; database: string },
+): Promise<RunningService & { start(): Promise<void> }> {
   const serverUrl = `postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}/postgres`;
   if (await answers(serverUrl)) {
     progress(`PostgreSQL already answers on port ${options.port}; using it`);
-    return { url: await ensureDatabase(serverUrl, options.database), stop: async () => undefined };
+    const notOurs = async () => {
+      throw new Error('this PostgreSQL was not started here');
+    };
+    return { url: await ensureDatabase(serverUrl, options.database), stop: async () => undefined, start: notOurs };
   }
   const server = new EmbeddedPostgres({
     databaseDir: path.resolve(options.dir),
@@ -60,5 +65,9 @@ export async function startPostgres(options: { port: number; dir: string; databa
   }
   await server.start();
   progress(`PostgreSQL on 127.0.0.1:${options.port}`);
-  return { url: await ensureDatabase(serverUrl, options.database), stop: () => server.stop() };
+  return {
+    url: await ensureDatabase(serverUrl, options.database),
+    stop: () => server.stop(),
+    start: () => server.start(),
+  };
 }

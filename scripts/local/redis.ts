@@ -31,12 +31,22 @@ async function answers(url: string): Promise<boolean> {
   }
 }
 
+export interface LocalRedis extends RunningService {
+  /** Kills the server at once (SIGKILL), as a crash would. */
+  kill(): Promise<void>;
+  /** Starts it again on the same port and data directory. */
+  restart(): Promise<void>;
+}
+
 /** Starts redis-server on `port` with its data in `dir`, or reuses one already answering there. */
-export async function startRedis(options: { port: number; dir: string; persistent: boolean }): Promise<RunningService> {
+export async function startRedis(options: { port: number; dir: string; persistent: boolean }): Promise<LocalRedis> {
   const url = `redis://127.0.0.1:${options.port}`;
   if (await answers(url)) {
     progress(`Redis already answers on port ${options.port}; using it`);
-    return { url, stop: async () => undefined };
+    const fixed = async () => {
+      throw new Error('this Redis was not started here');
+    };
+    return { url, stop: async () => undefined, kill: fixed, restart: fixed };
   }
   const binary = redisServerBinary();
   mkdirSync(options.dir, { recursive: true });
@@ -49,21 +59,26 @@ export async function startRedis(options: { port: number; dir: string; persisten
     '--maxmemory-policy', 'noeviction',
     '--daemonize', 'no',
   ];
-  const child: ChildProcess = spawn(binary, args, { stdio: ['ignore', 'ignore', 'inherit'] });
-  let exited = false;
-  child.on('exit', () => (exited = true));
-  await waitFor(`Redis on port ${options.port}`, async () => {
-    if (exited) throw new Error(`redis-server exited at start (${binary} ${args.join(' ')})`);
-    return answers(url);
-  });
-  progress(`Redis ${execFileSync(binary, ['--version']).toString().split(' ')[2]} on ${url}`);
-  return {
-    url,
-    stop: async () => {
-      if (exited) return;
-      const gone = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await gone;
-    },
+  let child: ChildProcess | undefined;
+  const launch = async () => {
+    const started = spawn(binary, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+    let exited = false;
+    started.on('exit', () => (exited = true));
+    child = started;
+    await waitFor(`Redis on port ${options.port}`, async () => {
+      if (exited) throw new Error(`redis-server exited at start (${binary} ${args.join(' ')})`);
+      return answers(url);
+    });
   };
+  const end = async (signal: NodeJS.Signals) => {
+    const running = child;
+    child = undefined;
+    if (!running || running.exitCode !== null || running.signalCode !== null) return;
+    const gone = new Promise((resolve) => running.once('exit', resolve));
+    running.kill(signal);
+    await gone;
+  };
+  await launch();
+  progress(`Redis ${execFileSync(binary, ['--version']).toString().split(' ')[2]} on ${url}`);
+  return { url, stop: () => end('SIGTERM'), kill: () => end('SIGKILL'), restart: launch };
 }

@@ -154,7 +154,9 @@ export async function sweep({ log }: Pick<RouteContext, 'log'>): Promise<SweepRe
   const now = Date.now();
   const sales = (await readSaleIndex({ maxAgeMs: 0 })).filter((s) => now - Date.parse(s.ends_at) < SWEEP_AFTER_END_MS);
   for (const sale of sales) await sweepSale(sale, report, log);
-  if (Object.values(report).some((n) => n > 0)) log.info('sweep', { ...report });
+  // Anything but expiring holds means something went wrong upstream: say it louder.
+  if (report.redriven + report.gave_up + report.settled + report.repaired > 0) log.warn('sweep finished what was left', { ...report });
+  else if (report.holds_expired > 0) log.info('sweep', { ...report });
   return report;
 }
 
