@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { createGateway } from './gateway.ts';
 import { localSigningJwk } from './local/keys.ts';
 import { ensureDatabase, startPostgres } from './local/postgres.ts';
-import { startRedis, type LocalRedis } from './local/redis.ts';
+import { startRedis, type LocalRedis, type RunningService } from './local/redis.ts';
 import { progress, waitFor } from './local/system.ts';
 import { migrate } from './migrate.ts';
 import { startDispatcher } from './task-dispatcher.ts';
@@ -21,7 +21,7 @@ export const LOCAL_FUNCTIONS = { users: 1, sales: 2, orders: 3, 'order-worker': 
 export type FunctionName = keyof typeof LOCAL_FUNCTIONS;
 
 export interface StackProfile {
-  name: 'dev' | 'test' | 'faults';
+  name: 'dev' | 'test' | 'faults' | 'bench' | 'stress';
   gatewayPort: number;
   redisPort: number;
   postgresPort: number;
@@ -34,6 +34,8 @@ export interface StackProfile {
   logDir?: string;
   /** How often the local stand-in for Cloud Scheduler calls the sweeper. */
   sweepEveryMs: number;
+  /** The queue's dispatch rate and concurrency (Cloud Tasks maxDispatchesPerSecond, maxConcurrentDispatches). */
+  dispatch?: { perSecond: number; concurrency: number };
   /** Settings for every function beyond the stack's own (the fault suite's shorter bounds). */
   extraEnv?: Record<string, string>;
   /** Servers to use instead of starting our own (REDIS_URL, QUEUE_REDIS_URL, DATABASE_URL). */
@@ -53,6 +55,8 @@ export interface StackControl {
   /** (Re)starts a function; `awaitHealthy: false` for one that is meant to die at once. */
   startFunction(name: FunctionName, extraEnv?: Record<string, string>, options?: { awaitHealthy: boolean }): Promise<void>;
   restartDispatcher(options: { deliverTwice: boolean }): Promise<void>;
+  pauseDispatcher(): Promise<void>;
+  resumeDispatcher(): void;
 }
 
 export interface Stack {
@@ -118,7 +122,7 @@ export async function startStack(profile: StackProfile): Promise<Stack> {
     };
     const given = (url: string): Promise<LocalRedis> => Promise.resolve({ url, stop: async () => undefined, kill: notOurs, restart: notOurs });
     const servers = profile.given ?? {};
-    const [redisService, queueRedisService, postgresService] = await Promise.all([
+    const started = await Promise.allSettled([
       servers.redisUrl
         ? given(servers.redisUrl)
         : startRedis({ port: profile.redisPort, dir: path.join(dataDir, 'redis'), persistent: !profile.fresh }),
@@ -131,7 +135,14 @@ export async function startStack(profile: StackProfile): Promise<Stack> {
         ? ensureDatabase(servers.databaseUrl, profile.database).then((url) => ({ url, stop: async () => undefined, start: notOurs }))
         : startPostgres({ port: profile.postgresPort, dir: path.join(dataDir, 'postgres'), database: profile.database }),
     ]);
-    stops.push(() => redisService.stop(), () => queueRedisService.stop(), () => postgresService.stop());
+    for (const result of started) if (result.status === 'fulfilled') stops.push(() => result.value.stop());
+    const failed = started.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    const [redisService, queueRedisService, postgresService] = started.map((r) => (r as PromiseFulfilledResult<unknown>).value) as [
+      LocalRedis,
+      LocalRedis,
+      RunningService & { start(): Promise<void> },
+    ];
     await migrate(postgresService.url, (m) => progress(`migrations: ${m}`));
 
     const functionUrls = Object.fromEntries(
@@ -183,8 +194,8 @@ export async function startStack(profile: StackProfile): Promise<Stack> {
       keyPrefix: profile.keyPrefix,
       queueName: env.TASKS_QUEUE ?? 'orders',
       workerUrl: env.WORKER_URL ?? '',
-      maxPerSecond: 500,
-      concurrency: 32,
+      maxPerSecond: profile.dispatch?.perSecond ?? 500,
+      concurrency: profile.dispatch?.concurrency ?? 32,
     };
     let dispatcher = startDispatcher(dispatcherOptions);
     stops.push(() => dispatcher.close());
@@ -223,6 +234,8 @@ export async function startStack(profile: StackProfile): Promise<Stack> {
         await dispatcher.close();
         dispatcher = startDispatcher({ ...dispatcherOptions, deliverTwice });
       },
+      pauseDispatcher: () => dispatcher.pause(),
+      resumeDispatcher: () => dispatcher.resume(),
     };
     return { gatewayUrl, functionUrls, env, control, stop };
   } catch (err) {

@@ -30,7 +30,14 @@ export function taskHeaders(job: Pick<Job, 'id' | 'attemptsMade' | 'timestamp' |
   };
 }
 
-export function startDispatcher(options: DispatcherOptions): { close(): Promise<void> } {
+export interface Dispatcher {
+  close(): Promise<void>;
+  /** Stops taking jobs (they wait in the queue, as with a paused Cloud Tasks queue). */
+  pause(): Promise<void>;
+  resume(): void;
+}
+
+export function startDispatcher(options: DispatcherOptions): Dispatcher {
   const connection = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
   const worker = new Worker<QueuedTask['payload']>(
     options.queueName,
@@ -64,5 +71,7 @@ export function startDispatcher(options: DispatcherOptions): { close(): Promise<
       await worker.close();
       connection.disconnect();
     },
+    pause: () => worker.pause(true),
+    resume: () => worker.resume(),
   };
 }

@@ -1,20 +1,11 @@
-// The one entry point Cloud Functions deploys: every function target, registered by name.
+// The one entry point Cloud Functions deploys: every function target, registered by name
+// with the Functions Framework (`functions-framework --target=<name>`).
 import * as functions from '@google-cloud/functions-framework';
 import { installFrameworkErrorHandler } from './lib/framework.js';
-import { orderWorkerHandler } from './order-worker/index.js';
-import { ordersHandler } from './orders/index.js';
-import { salesHandler } from './sales/index.js';
-import { sweeperHandler } from './sweeper/index.js';
-import { usersHandler } from './users/index.js';
+import { FUNCTION_TARGETS } from './targets.js';
 
 installFrameworkErrorHandler();
 
-export const FUNCTION_TARGETS = {
-  users: usersHandler,
-  sales: salesHandler,
-  orders: ordersHandler,
-  'order-worker': orderWorkerHandler,
-  sweeper: sweeperHandler,
-} as const;
-
 for (const [name, handler] of Object.entries(FUNCTION_TARGETS)) functions.http(name, handler);
+
+export { FUNCTION_TARGETS };

