@@ -135,7 +135,9 @@ async function main() {
   const tokensLeft = async (saleId: string) => Number(await redis.get(`fs:{${saleId}}:stock`));
   const db = new pg.Pool({ connectionString: stack.env.DATABASE_URL, max: 4 });
   try {
-    const lean = host([path.join(ROOT, 'functions/dist/lean-host.js')], BASE + 10, { ...stack.env, TARGET: 'orders' });
+    // BENCH_PROFILE=1: the lean host writes a V8 CPU profile to .local/bench/profiles on exit.
+    const profile = process.env.BENCH_PROFILE === '1' ? ['--cpu-prof', `--cpu-prof-dir=${path.join(ROOT, '.local/bench/profiles')}`] : [];
+    const lean = host([...profile, path.join(ROOT, 'functions/dist/lean-host.js')], BASE + 10, { ...stack.env, TARGET: 'orders' });
     const nodeHello = host([path.join(import.meta.dirname, 'bench/hello-node.mjs')], BASE + 11);
     const ffHello = host([FRAMEWORK_MAIN, '--target=hello', `--source=${path.join(import.meta.dirname, 'bench/hello-ff.cjs')}`], BASE + 12);
     const ffHelloProd = host([FRAMEWORK_MAIN, '--target=hello', `--source=${path.join(import.meta.dirname, 'bench/hello-ff.cjs')}`], BASE + 13, { NODE_ENV: 'production' });
@@ -232,26 +234,20 @@ async function main() {
     const rpsOf = (name: string) => summary.find((s) => s.case === name)?.requests_per_s ?? NaN;
     const rows = summary.map((s) => ({ ...s, ratio: s.baseline ? s.requests_per_s / rpsOf(s.baseline) : undefined }));
 
-    // A sell-out with the worker running: buyers until the stock is gone, then every unit confirmed.
-    progress(`selling out ${STOCK} units on the framework with the worker running`);
-    const sellOut = await newSale('bench sell-out');
-    const sellOutCase: Case = {
-      name: 'POST /orders (sell-out)',
-      host: 'Functions Framework',
-      url: stack.functionUrls.orders,
-      method: 'POST',
-      path: '/orders',
-      body: () => JSON.stringify({ product_id: sellOut.productId }),
-      asBuyers: true,
-    };
-    const sellOutRound = await measure(sellOutCase, 120, async () => (await tokensLeft(sellOut.saleId)) <= 0);
-
-    const checks = [];
-    for (const [label, sale] of [
-      ['hot path, framework', ffSale],
-      ['hot path, lean host', leanSale],
-      ['sell-out', sellOut],
-    ] as const) {
+    interface SaleCheck {
+      sale: string;
+      stock: number;
+      taken: number;
+      confirmed: number;
+      failed: number;
+      sold: number | undefined;
+      no_oversell: boolean;
+      every_taken_confirmed: boolean;
+      accepted_to_confirmed_p50_ms: number | undefined;
+      accepted_to_confirmed_p99_ms: number | undefined;
+    }
+    const checks: SaleCheck[] = [];
+    const checkSale = async (label: string, sale: { saleId: string }) => {
       const taken = STOCK - (await tokensLeft(sale.saleId));
       progress(`${label}: waiting for ${taken} taken units to be written`);
       await waitFor(`${label}: ${taken} orders written`, async () => {
@@ -280,7 +276,26 @@ async function main() {
         accepted_to_confirmed_p50_ms: label === 'sell-out' ? Math.round(c?.p50 ?? NaN) : undefined,
         accepted_to_confirmed_p99_ms: label === 'sell-out' ? Math.round(c?.p99 ?? NaN) : undefined,
       });
-    }
+    };
+    await checkSale('hot path, framework', ffSale);
+    await checkSale('hot path, lean host', leanSale);
+    // The backlog of the paused phase is written by now, so the sell-out waits behind nothing.
+    // Then a sell-out with the worker running: buyers until the stock is gone, then every unit confirmed.
+    progress(`selling out ${STOCK} units on the framework with the worker running`);
+    const sellOut = await newSale('bench sell-out');
+    const sellOutCase: Case = {
+      name: 'POST /orders (sell-out)',
+      host: 'Functions Framework',
+      url: stack.functionUrls.orders,
+      method: 'POST',
+      path: '/orders',
+      body: () => JSON.stringify({ product_id: sellOut.productId }),
+      asBuyers: true,
+    };
+    const sellOutRound = await measure(sellOutCase, 120, async () => (await tokensLeft(sellOut.saleId)) <= 0);
+
+    await checkSale('sell-out', sellOut);
+
 
     const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
     console.log(`\nBench on ${machine}; ${ROUNDS} rounds × ${DURATION} s per case, ${CONNECTIONS} connections, medians:\n`);

@@ -80,6 +80,35 @@ export function toApiError(err: unknown): ApiError {
   return new ApiError('internal');
 }
 
+const NO_QUERY = new URLSearchParams();
+
+/** A route's view of its request; the query and the logger are made only when asked for (hot path). */
+class Context implements RouteContext {
+  #query: URLSearchParams | undefined;
+  #log: Logger | undefined;
+
+  constructor(
+    readonly req: FunctionRequest,
+    readonly params: Record<string, string | undefined>,
+    private readonly url: string,
+    readonly requestId: string,
+    private readonly functionLog: Logger,
+  ) {}
+
+  get query(): URLSearchParams {
+    if (!this.#query) {
+      const start = this.url.indexOf('?');
+      this.#query = start >= 0 ? new URLSearchParams(this.url.slice(start + 1)) : NO_QUERY;
+    }
+    return this.#query;
+  }
+
+  get log(): Logger {
+    this.#log ??= this.functionLog.child({ request_id: this.requestId });
+    return this.#log;
+  }
+}
+
 /** Builds one handler from a route table; unknown routes are `404 not_found`. */
 export function httpFunction(name: string, routes: Route[]): HttpHandler {
   const router = FindMyWay({ ignoreTrailingSlash: true, ignoreDuplicateSlashes: true });
@@ -93,14 +122,7 @@ export function httpFunction(name: string, routes: Route[]): HttpHandler {
     const handler = match?.store as RouteHandler | undefined;
     try {
       if (!match || !handler) throw new ApiError('not_found', 'No such route.');
-      const queryStart = url.indexOf('?');
-      const reply = await handler({
-        req,
-        params: match.params,
-        query: new URLSearchParams(queryStart >= 0 ? url.slice(queryStart + 1) : ''),
-        requestId,
-        log: functionLog.child({ request_id: requestId }),
-      });
+      const reply = await handler(new Context(req, match.params, url, requestId, functionLog));
       sendJson(res, reply.status, reply.body, { 'x-request-id': requestId, ...reply.headers });
     } catch (err) {
       const apiError = toApiError(err);

@@ -151,12 +151,22 @@ async function notWrittenYet(orderId: string, userId: string, code: 'not_checkou
   throw new ApiError('not_found', 'No such order.');
 }
 
+/** Each copy of the sale list, grouped by product once, not on every attempt. */
+const byProduct = new WeakMap<LiveSale[], Map<string, LiveSale[]>>();
+
+function salesByProduct(sales: LiveSale[]): Map<string, LiveSale[]> {
+  let grouped = byProduct.get(sales);
+  if (!grouped) {
+    grouped = new Map();
+    for (const sale of sales) grouped.set(sale.product.product_id, [...(grouped.get(sale.product.product_id) ?? []), sale]);
+    byProduct.set(sales, grouped);
+  }
+  return grouped;
+}
+
 async function saleOfProduct(productId: string, freshness: { maxAgeMs?: number }): Promise<LiveSale | undefined> {
-  const sales = await readSaleIndex(freshness);
-  return currentSale(
-    sales.filter((s) => s.product.product_id === productId),
-    Date.now(),
-  );
+  const sales = salesByProduct(await readSaleIndex(freshness)).get(productId);
+  return sales ? currentSale(sales, Date.now()) : undefined;
 }
 
 export const ordersHandler = httpFunction('orders', [
