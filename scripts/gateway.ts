@@ -65,7 +65,21 @@ export async function loadGatewayConfig(options: GatewayOptions) {
   };
 }
 
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer']);
+/** Request bodies are small JSON; reading them whole lets a request be sent twice if need be. */
+const MAX_BODY_BYTES = 1024 * 1024;
+
+async function readBody(req: http.IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new ApiError('invalid_request', 'The body is too large.');
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer', 'content-length']);
 
 export async function createGateway(options: GatewayOptions): Promise<http.Server> {
   const { router, operations, verify } = await loadGatewayConfig(options);
@@ -99,22 +113,31 @@ export async function createGateway(options: GatewayOptions): Promise<http.Serve
         delete headers.authorization;
       }
       const target = new URL(backend.address);
-      const upstream = http.request(
-        {
-          host: target.hostname,
-          port: target.port,
-          method: req.method,
-          path: backend.path_translation === 'APPEND_PATH_TO_ADDRESS' ? target.pathname.replace(/\/$/, '') + req.url : target.pathname,
-          headers,
-          agent,
-        },
-        (answer) => {
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
-          answer.pipe(res);
-        },
-      );
-      upstream.on('error', () => sendError(res, requestId, new ApiError('unavailable', 'The backend does not answer.')));
-      req.pipe(upstream);
+      const body = await readBody(req);
+      const forward = (retry: boolean) => {
+        const upstream = http.request(
+          {
+            host: target.hostname,
+            port: target.port,
+            method: req.method,
+            path: backend.path_translation === 'APPEND_PATH_TO_ADDRESS' ? target.pathname.replace(/\/$/, '') + req.url : target.pathname,
+            headers: { ...headers, 'content-length': String(body.length) },
+            agent,
+          },
+          (answer) => {
+            res.writeHead(answer.statusCode ?? 502, answer.headers);
+            answer.pipe(res);
+          },
+        );
+        upstream.on('error', (err: NodeJS.ErrnoException) => {
+          // A kept-alive socket the backend closed just as we reused it: the request never
+          // reached the backend, so sending it once more is safe (Node's documented remedy).
+          if (retry && upstream.reusedSocket && err.code === 'ECONNRESET') return forward(false);
+          sendError(res, requestId, new ApiError('unavailable', 'The backend does not answer.'));
+        });
+        upstream.end(body);
+      };
+      forward(true);
     })().catch((err: unknown) => sendError(res, requestId, toApiError(err)));
   });
 }
