@@ -6,7 +6,7 @@ import { ROOT, serversFromEnv, startStack } from './stack.ts';
 import { progress } from './local/system.ts';
 
 const files = process.argv.slice(2);
-const patterns = files.length > 0 ? files : ['tests/unit/**/*.test.ts', 'tests/integration/**/*.test.ts', 'tests/faults/**/*.test.ts'];
+const patterns = files.length > 0 ? files : ['tests/unit/**/*.test.ts', 'tests/integration/**/*.test.ts', 'tests/faults/**/*.test.ts', 'tests/stress/**/*.test.ts'];
 
 const started = Date.now();
 const stack = await startStack({

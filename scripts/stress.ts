@@ -1,0 +1,108 @@
+// npm run stress [-- --short]: brings up its own stack, seeds buyers and a sale, runs
+// artillery/flash-sale.yml against the gateway, prints artillery's summary, then checks the
+// invariants of DESIGN.md §5 against the attempts artillery recorded. Exits non-zero when an
+// `ensure` threshold or an invariant fails.
+import { spawn } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { signAccessToken, signingKeyFromJwk } from '../functions/src/users/tokens.ts';
+import { checkWhenQuiet, History, type Attempt } from '../tests/faults/checker.ts';
+import { localSigningJwk } from './local/keys.ts';
+import { progress } from './local/system.ts';
+import { seedUsers } from './seed-users.ts';
+import { ROOT, startStack } from './stack.ts';
+
+const { values: flags } = parseArgs({ options: { short: { type: 'boolean', default: false } } });
+const BUYERS = flags.short ? 1200 : 4000;
+const STOCK = flags.short ? 100 : 500;
+const DATA = path.join(ROOT, '.local/stress');
+const HISTORY_FILE = path.join(DATA, 'history.jsonl');
+
+const stack = await startStack({
+  name: 'stress',
+  gatewayPort: 29080,
+  redisPort: 29390,
+  postgresPort: 29440,
+  database: 'flashsale_stress',
+  keyPrefix: 'stress:',
+  adminEmails: '',
+  fresh: true,
+  logDir: path.join(DATA, 'logs'),
+  sweepEveryMs: 2000,
+  dispatch: { perSecond: 2000, concurrency: 64 },
+  extraEnv: { LOG_LEVEL: 'warn' },
+});
+let code = 1;
+const db = new pg.Pool({ connectionString: stack.env.DATABASE_URL, max: 4 });
+const redis = new Redis(stack.env.REDIS_URL ?? '', { keyPrefix: 'stress:' });
+try {
+  const env = stack.env;
+  await seedUsers({
+    count: BUYERS,
+    out: path.join(DATA, 'users.csv'),
+    databaseUrl: env.DATABASE_URL ?? '',
+    issuer: env.JWT_ISSUER ?? '',
+    audience: env.JWT_AUDIENCE ?? '',
+    ttlSeconds: 3600,
+  });
+  const key = await signingKeyFromJwk(await localSigningJwk(path.join(ROOT, '.local')));
+  const admin = await signAccessToken(key, { userId: crypto.randomUUID(), role: 'admin' }, {
+    issuer: env.JWT_ISSUER ?? '',
+    audience: env.JWT_AUDIENCE ?? '',
+    ttlSeconds: 600,
+  });
+  const post = async (p: string, body: unknown) => {
+    const answer = await fetch(stack.gatewayUrl + p, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    if (!answer.ok) throw new Error(`${p}: ${answer.status} ${await answer.text()}`);
+    return (await answer.json()) as Record<string, string>;
+  };
+  const product = await post('/products', { name: 'Stress-test sneaker', price_in_cent: 9999 });
+  const sale = await post('/sales', {
+    product_id: product.product_id,
+    starts_at: new Date(Date.now() - 1000).toISOString(),
+    ends_at: new Date(Date.now() + 3_600_000).toISOString(),
+    stock: STOCK,
+  });
+  progress(`sale of ${STOCK} for ${BUYERS} buyers; artillery ${flags.short ? '(short)' : ''} against ${stack.gatewayUrl}`);
+
+  rmSync(HISTORY_FILE, { force: true });
+  const artillery = await new Promise<number>((resolve) => {
+    const child = spawn(
+      process.execPath,
+      [path.join(ROOT, 'node_modules/artillery/bin/run'), 'run', ...(flags.short ? ['-e', 'short'] : []), '--output', path.join(DATA, 'report.json'), path.join(ROOT, 'artillery/flash-sale.yml')],
+      {
+        stdio: 'inherit',
+        env: {
+          ...process.env,
+          FLASH_SALE_URL: stack.gatewayUrl,
+          SALE_ID: sale.sale_id,
+          PRODUCT_ID: product.product_id,
+          HISTORY_FILE,
+          ARTILLERY_DISABLE_TELEMETRY: 'true',
+        },
+      },
+    );
+    child.on('exit', (c) => resolve(c ?? 1));
+  });
+
+  const history = new History();
+  for (const line of readFileSync(HISTORY_FILE, 'utf8').split('\n').filter(Boolean)) history.record(JSON.parse(line) as Attempt);
+  progress(`artillery exited ${artillery}; checking the invariants over ${history.summary()}`);
+  const { violations, facts } = await checkWhenQuiet(db, redis, sale.sale_id ?? '', history, 60_000);
+  console.log(`\nInvariants after the run: ${facts.live} of ${facts.stock} units sold, ${facts.failed} failed orders, Redis left ${facts.redisLeft}.`);
+  for (const [kind, count] of Object.entries(violations)) console.log(`  ${count === 0 ? '✓' : '✗'} ${kind}: ${count}`);
+  const violated = Object.values(violations).some((n) => n > 0);
+  code = artillery !== 0 || violated || history.count('ok') === 0 ? 1 : 0;
+} finally {
+  redis.disconnect();
+  await db.end();
+  await stack.stop();
+}
+process.exit(code);
