@@ -18,6 +18,8 @@ export const configSchema = z.object({
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6390'),
   REDIS_KEY_PREFIX: z.string().default(''),
+  /** The CA that signs the Redis server's certificate (PEM), for a rediss:// URL (Memorystore's own CA). */
+  REDIS_TLS_CA: z.string().optional(),
   DATABASE_URL: z.string().default('postgres://postgres:postgres@127.0.0.1:5440/flashsale'),
   DATABASE_POOL_SIZE: positiveInt(10),
   /** `gateway`: trust the verified claims API Gateway passes; `bearer`: verify the token here. */

@@ -51,6 +51,7 @@ export function createRedis(options: RedisOptions = {}): FlashRedis {
     enableAutoPipelining: true,
     maxRetriesPerRequest: 2,
     connectTimeout: 5000,
+    ...(cfg.REDIS_TLS_CA ? { tls: { ca: cfg.REDIS_TLS_CA } } : {}),
     ...options,
   }) as FlashRedis;
   const sources = loadScripts();

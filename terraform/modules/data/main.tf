@@ -1,0 +1,100 @@
+# The two stores: Memorystore (Redis 7, TLS and AUTH, noeviction) and Cloud SQL for
+# PostgreSQL (private IP only, backups with point-in-time recovery). Their connection
+# strings, which carry credentials, go to Secret Manager and nowhere else.
+
+resource "google_redis_instance" "tokens" {
+  project                 = var.project_id
+  region                  = var.region
+  name                    = "${var.name}-redis"
+  tier                    = var.redis.tier
+  memory_size_gb          = var.redis.memory_size_gb
+  redis_version           = var.redis.redis_version
+  authorized_network      = var.network_id
+  connect_mode            = "PRIVATE_SERVICE_ACCESS"
+  auth_enabled            = true
+  transit_encryption_mode = "SERVER_AUTHENTICATION"
+  redis_configs = {
+    maxmemory-policy = "noeviction"
+  }
+  depends_on = [var.private_services_connection]
+}
+
+resource "google_sql_database_instance" "orders" {
+  project             = var.project_id
+  region              = var.region
+  name                = "${var.name}-postgres"
+  database_version    = var.postgres.database_version
+  deletion_protection = var.postgres.deletion_protection
+
+  settings {
+    tier              = var.postgres.tier
+    availability_type = var.postgres.availability_type
+    disk_size         = var.postgres.disk_size_gb
+    disk_autoresize   = true
+
+    ip_configuration {
+      ipv4_enabled    = false
+      private_network = var.network_id
+      ssl_mode        = "ENCRYPTED_ONLY"
+    }
+
+    backup_configuration {
+      enabled                        = true
+      start_time                     = var.postgres.backup_start_time
+      point_in_time_recovery_enabled = true
+      backup_retention_settings {
+        retained_backups = var.postgres.retained_backups
+      }
+    }
+
+    database_flags {
+      name  = "max_connections"
+      value = tostring(var.postgres.max_connections)
+    }
+  }
+  depends_on = [var.private_services_connection]
+}
+
+resource "google_sql_database" "flashsale" {
+  project  = var.project_id
+  instance = google_sql_database_instance.orders.name
+  name     = "flashsale"
+}
+
+resource "random_password" "app" {
+  length  = 32
+  special = false
+}
+
+resource "google_sql_user" "app" {
+  project  = var.project_id
+  instance = google_sql_database_instance.orders.name
+  name     = "flashsale"
+  password = random_password.app.result
+}
+
+resource "google_secret_manager_secret" "database_url" {
+  project   = var.project_id
+  secret_id = "${var.name}-database-url"
+  replication {
+    auto {}
+  }
+}
+
+resource "google_secret_manager_secret_version" "database_url" {
+  secret      = google_secret_manager_secret.database_url.id
+  secret_data = "postgres://${google_sql_user.app.name}:${random_password.app.result}@${google_sql_database_instance.orders.private_ip_address}:5432/${google_sql_database.flashsale.name}?sslmode=require"
+}
+
+resource "google_secret_manager_secret" "redis_url" {
+  project   = var.project_id
+  secret_id = "${var.name}-redis-url"
+  replication {
+    auto {}
+  }
+}
+
+resource "google_secret_manager_secret_version" "redis_url" {
+  secret      = google_secret_manager_secret.redis_url.id
+  secret_data = "rediss://:${google_redis_instance.tokens.auth_string}@${google_redis_instance.tokens.host}:${google_redis_instance.tokens.port}"
+}
