@@ -67,6 +67,26 @@ export const configSchema = z.object({
 
 export type Config = z.infer<typeof configSchema>;
 
+/**
+ * Settings whose defaults only fit the local stack: a deployment must set each of them
+ * (terraform does; tests/unit/terraform.test.ts checks it).
+ */
+export const DEPLOY_REQUIRED: readonly (keyof Config)[] = [
+  'REDIS_URL',
+  'DATABASE_URL',
+  'AUTH_MODE',
+  'JWT_ISSUER',
+  'JWT_AUDIENCE',
+  'JWKS_URL',
+  'TASK_QUEUE',
+  'TASKS_PROJECT',
+  'TASKS_LOCATION',
+  'TASKS_QUEUE',
+  'TASKS_SERVICE_ACCOUNT',
+  'WORKER_URL',
+  'NODE_ENV',
+];
+
 let cached: Config | undefined;
 
 /** The configuration of this instance; throws at cold start with every bad variable named. */
