@@ -122,7 +122,7 @@ test('every variable used is declared, and every declared one is used', async ()
     const declared = new Set(parsed.flatMap((p) => Object.keys((p.json.variable ?? {}) as Json)));
     const used = new Set(
       parsed.flatMap((p) => {
-        const { variable: _declarations, ...rest } = p.json;
+        const rest = Object.fromEntries(Object.entries(p.json).filter(([kind]) => kind !== 'variable'));
         return strings(rest).flatMap((s) => [...s.matchAll(/\bvar\.([a-z0-9_]+)/g)].map((m) => m[1] as string));
       }),
     );
@@ -135,10 +135,10 @@ test('every variable used is declared, and every declared one is used', async ()
 test('every function target in functions/src/targets.ts has a function, with its invoker', async () => {
   const targets = Object.keys(FUNCTION_TARGETS).sort();
   const module = readFileSync(path.join(TF, 'modules/functions/variables.tf'), 'utf8');
-  const defaults = [...(/default = \{([\s\S]*?)\n  \}/.exec(module.slice(module.indexOf('variable "functions"')))?.[1] ?? '').matchAll(/^\s+"?([a-z-]+)"?\s+=/gm)].map((m) => m[1]);
+  const defaults = [...(/default = \{([\s\S]*?)\n {2}\}/.exec(module.slice(module.indexOf('variable "functions"')))?.[1] ?? '').matchAll(/^\s+"?([a-z-]+)"?\s+=/gm)].map((m) => m[1]);
   assert.deepEqual([...defaults].sort(), targets, 'the functions module deploys every target by default');
   const dev = readFileSync(path.join(TF, 'environments/dev/main.tf'), 'utf8');
-  const devFunctions = [...(/functions = \{([\s\S]*?)\n  \}/.exec(dev)?.[1] ?? '').matchAll(/^\s+"?([a-z-]+)"?\s+=\s+\{ invoker/gm)].map((m) => m[1]);
+  const devFunctions = [...(/functions = \{([\s\S]*?)\n {2}\}/.exec(dev)?.[1] ?? '').matchAll(/^\s+"?([a-z-]+)"?\s+=\s+\{ invoker/gm)].map((m) => m[1]);
   assert.deepEqual([...devFunctions].sort(), targets, 'dev overrides every target, none more');
 });
 
@@ -159,7 +159,7 @@ test('every x-google-backend of openapi.yaml maps to a deployed function', () =>
 
 test("each function's environment covers what the config schema needs in a deployment, and names only known settings", () => {
   const main = readFileSync(path.join(TF, 'modules/functions/main.tf'), 'utf8');
-  const block = (name: string) => /(\{[\s\S]*?\n  \})/.exec(main.slice(main.indexOf(`${name} = `)))?.[1] ?? '';
+  const block = (name: string) => /(\{[\s\S]*?\n {2}\})/.exec(main.slice(main.indexOf(`${name} = `)))?.[1] ?? '';
   const keysOf = (text: string) => [...text.matchAll(/^\s+([A-Z][A-Z0-9_]+)\s+=/gm)].map((m) => m[1] as string);
   const plain = keysOf(block('environment'));
   const secret = keysOf(block('secret_environment'));
