@@ -1,10 +1,10 @@
-// Lint rules for the functions, the local-stack scripts, the tests and the artillery processor.
+// Lint rules for the functions, the local-stack scripts, the tests, the web client and the artillery processor.
 import js from '@eslint/js';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', '.local/**', 'web/**'] },
+  { ignores: ['**/dist/**', '**/node_modules/**', '.local/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -14,5 +14,6 @@ export default tseslint.config(
     },
   },
   { files: ['**/*.{js,mjs,cjs}'], languageOptions: { globals: globals.node } },
+  { files: ['web/src/**/*.{ts,tsx}'], languageOptions: { globals: globals.browser } },
   { files: ['**/*.cjs'], languageOptions: { sourceType: 'commonjs' }, rules: { '@typescript-eslint/no-require-imports': 'off' } },
 );

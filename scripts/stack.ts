@@ -38,6 +38,8 @@ export interface StackProfile {
   dispatch?: { perSecond: number; concurrency: number };
   /** Settings for every function beyond the stack's own (the fault suite's shorter bounds). */
   extraEnv?: Record<string, string>;
+  /** Serve the React client (web/dist, built) on this port, talking to this stack's gateway. */
+  webPort?: number;
   /** Servers to use instead of starting our own (REDIS_URL, QUEUE_REDIS_URL, DATABASE_URL). */
   given?: { redisUrl?: string; queueRedisUrl?: string; databaseUrl?: string };
 }
@@ -61,6 +63,8 @@ export interface StackControl {
 
 export interface Stack {
   gatewayUrl: string;
+  /** The React client, when the profile serves it. */
+  webUrl?: string;
   functionUrls: Record<FunctionName, string>;
   /** The environment every function runs with: the stack's whole configuration. */
   env: Record<string, string>;
@@ -225,6 +229,29 @@ export async function startStack(profile: StackProfile): Promise<Stack> {
           gateway.closeAllConnections();
         }),
     );
+    let webUrl: string | undefined;
+    if (profile.webPort) {
+      const web = spawn(process.execPath, [path.join(ROOT, 'node_modules/vite/bin/vite.js'), 'preview', path.join(ROOT, 'web')], {
+        env: { ...process.env, GATEWAY_URL: gatewayUrl, WEB_PORT: String(profile.webPort) },
+        stdio: ['ignore', 'ignore', 'inherit'],
+      });
+      stops.push(async () => {
+        if (web.exitCode !== null) return;
+        const gone = new Promise((resolve) => web.once('exit', resolve));
+        web.kill('SIGTERM');
+        await gone;
+      });
+      webUrl = `http://localhost:${profile.webPort}`;
+      await waitFor(`the web client on ${webUrl}`, async () => {
+        if (web.exitCode !== null) throw new Error(`vite preview exited (${web.exitCode}); is web/ built? (npm run build)`);
+        try {
+          return (await fetch(webUrl ?? '')).ok;
+        } catch {
+          return false;
+        }
+      });
+    }
+
     const control: StackControl = {
       redis: { kill: () => redisService.kill(), restart: () => redisService.restart() },
       postgres: { stop: () => postgresService.stop(), start: () => postgresService.start() },
@@ -237,7 +264,7 @@ export async function startStack(profile: StackProfile): Promise<Stack> {
       pauseDispatcher: () => dispatcher.pause(),
       resumeDispatcher: () => dispatcher.resume(),
     };
-    return { gatewayUrl, functionUrls, env, control, stop };
+    return { gatewayUrl, webUrl, functionUrls, env, control, stop };
   } catch (err) {
     await stop();
     throw err;

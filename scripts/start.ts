@@ -11,12 +11,14 @@ const stack = await startStack({
   keyPrefix: '',
   adminEmails: process.env.ADMIN_EMAILS ?? 'admin@example.com',
   sweepEveryMs: 3000,
+  webPort: Number(process.env.WEB_PORT ?? 5173),
   given: serversFromEnv(),
   fresh: false,
 });
 
 console.log(`
 Flash sale is up.
+  web client      ${stack.webUrl}
   API (gateway)   ${stack.gatewayUrl}
   functions       ${Object.entries(stack.functionUrls).map(([n, u]) => `${n} ${u}`).join(', ')}
   Redis           ${stack.env.REDIS_URL}

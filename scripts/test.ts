@@ -6,7 +6,16 @@ import { ROOT, serversFromEnv, startStack } from './stack.ts';
 import { progress } from './local/system.ts';
 
 const files = process.argv.slice(2);
-const patterns = files.length > 0 ? files : ['tests/unit/**/*.test.ts', 'tests/integration/**/*.test.ts', 'tests/faults/**/*.test.ts', 'tests/stress/**/*.test.ts'];
+const patterns =
+  files.length > 0
+    ? files
+    : ['tests/unit/**/*.test.ts', 'tests/integration/**/*.test.ts', 'tests/e2e/**/*.test.ts', 'tests/faults/**/*.test.ts', 'tests/stress/**/*.test.ts'];
+
+/** The React client's component tests (Vitest), before the stack is up: they need none of it. */
+const webTests = files.length > 0 ? 0 : await new Promise<number>((resolve) => {
+  const child = spawn(process.execPath, [path.join(ROOT, 'node_modules/vitest/vitest.mjs'), 'run', '--root', path.join(ROOT, 'web')], { stdio: 'inherit' });
+  child.on('exit', (c) => resolve(c ?? 1));
+});
 
 const started = Date.now();
 const stack = await startStack({
@@ -18,6 +27,7 @@ const stack = await startStack({
   keyPrefix: 'test:',
   adminEmails: 'admin@test.local',
   sweepEveryMs: 1000,
+  webPort: Number(process.env.TEST_WEB_PORT ?? 18173),
   given: serversFromEnv(),
   fresh: true,
   logDir: path.join(ROOT, '.local/test/logs'),
@@ -33,6 +43,7 @@ const code = await new Promise<number>((resolve) => {
       ...stack.env,
       LOG_LEVEL: 'warn',
       TEST_GATEWAY_URL: stack.gatewayUrl,
+      TEST_WEB_URL: stack.webUrl ?? '',
       TEST_FUNCTION_URLS: JSON.stringify(stack.functionUrls),
       TEST_ADMIN_EMAIL: 'admin@test.local',
     },
@@ -41,4 +52,4 @@ const code = await new Promise<number>((resolve) => {
 });
 
 await stack.stop();
-process.exit(code);
+process.exit(code || webTests);

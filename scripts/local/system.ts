@@ -26,9 +26,9 @@ export function installDebianPackage(pkg: string): void {
   const asRoot = userInfo().uid === 0;
   const sudo = !asRoot && spawnSync('sudo', ['-n', 'true']).status === 0;
   if (!asRoot && !sudo) {
-    throw new Error(`${pkg} is not installed and this user cannot install it: run "sudo apt-get install ${pkg}" once, or set REDIS_URL.`);
+    throw new Error(`${pkg} is not installed and this user cannot install it: run "sudo apt-get install ${pkg}" once.`);
   }
-  if (!findBinary('apt-get')) throw new Error(`${pkg} is not installed and there is no apt-get here: install it, or set REDIS_URL.`);
+  if (!findBinary('apt-get')) throw new Error(`${pkg} is not installed and there is no apt-get here: install it first.`);
   const run = (args: string[]) =>
     execFileSync(asRoot ? args[0]! : 'sudo', asRoot ? args.slice(1) : ['-n', ...args], {
       stdio: ['ignore', 'ignore', 'inherit'],

@@ -1,0 +1,16 @@
+// The React client's build and its local server. The client talks only to the gateway: at
+// VITE_API_URL when set (a deployed gateway, which must then allow this origin), else at /api
+// on its own origin, which this server forwards to GATEWAY_URL (the local gateway).
+import { defineConfig } from 'vite';
+
+const gateway = process.env.GATEWAY_URL ?? 'http://localhost:8080';
+const proxy = {
+  '/api': { target: gateway, changeOrigin: true, rewrite: (path: string) => path.replace(/^\/api/, '') },
+};
+
+export default defineConfig({
+  esbuild: { jsx: 'automatic' },
+  server: { port: Number(process.env.WEB_PORT ?? 5173), strictPort: true, proxy },
+  preview: { port: Number(process.env.WEB_PORT ?? 5173), strictPort: true, proxy },
+  test: { environment: 'node', include: ['src/**/*.test.ts'] },
+});
