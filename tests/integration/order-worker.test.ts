@@ -93,3 +93,21 @@ test('a malformed task is refused with 400, and writes nothing', async () => {
   assert.equal(answer.status, 400);
   assert.equal(answer.body.error, 'invalid_request');
 });
+
+test('ten tasks at once for three units (batched by the worker): three confirmed, seven sold out', async () => {
+  const sale = await createSale({ stock: 3 });
+  const users = await Promise.all(Array.from({ length: 10 }, () => buyer()));
+  const base = Date.now();
+  const tasks = users.map(({ userId }, i) => ({
+    order_id: randomUUID(),
+    user_id: userId,
+    product_id: sale.product.product_id,
+    sale_id: sale.sale_id,
+    taken_ms: base + i,
+  }));
+  const answers = await Promise.all(tasks.map((t) => deliver(t)));
+  assert.equal(answers.filter((a) => a.body.status === 'confirmed').length, 3);
+  assert.equal(answers.filter((a) => a.body.status === 'failed' && a.body.failure_reason === 'sold_out').length, 7);
+  for (const [i, t] of tasks.entries()) assert.equal((await orderRow(t.order_id))?.status, answers[i]?.body.status, 'each answer is what was written');
+  assert.equal(await soldOf(sale.sale_id), 3);
+});

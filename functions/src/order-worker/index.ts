@@ -2,26 +2,30 @@
 // one route per kind of task. 2xx means "done, do not retry"; 5xx means "try again later".
 import { isTransientDbError } from '../lib/db.js';
 import { ApiError } from '../lib/errors.js';
+import { errorFields, type Logger } from '../lib/log.js';
 import { healthRoute } from '../lib/health.js';
 import { endHold } from '../lib/holds.js';
 import { httpFunction, parseBody, type RouteHandler } from '../lib/http.js';
 import { settleInRedis } from '../lib/sale-store.js';
 import { holdExpirySchema, orderTaskSchema, TASK_HEADERS, taskPath, taskQueue } from '../lib/task-queue.js';
-import { persistOrder } from './persist.js';
+import { OrderBatcher } from './batch.js';
+
+const batcher = new OrderBatcher();
 
 /** PostgreSQL down is the queue's business (retry), not a failed order. */
-async function retryable<T>(work: () => Promise<T>): Promise<T> {
+async function retryable<T>(work: () => Promise<T>, log: Logger): Promise<T> {
   try {
     return await work();
   } catch (err) {
-    if (isTransientDbError(err)) throw new ApiError('unavailable', 'PostgreSQL is not available; retry.');
-    throw err;
+    if (!isTransientDbError(err)) throw err;
+    log.warn('PostgreSQL not available; the queue will retry', errorFields(err));
+    throw new ApiError('unavailable', 'PostgreSQL is not available; retry.');
   }
 }
 
 const persistOrderTask: RouteHandler = async ({ req, log }) => {
   const task = await parseBody(req, orderTaskSchema);
-  const outcome = await retryable(() => persistOrder(task));
+  const outcome = await retryable(() => batcher.persist(task), log);
   // PostgreSQL has decided; now Redis learns it, and a failed order gives its token back once.
   await settleInRedis(task, outcome.status);
   if (outcome.status === 'reserved' && outcome.expires_at) {
@@ -44,7 +48,7 @@ const persistOrderTask: RouteHandler = async ({ req, log }) => {
 
 const expireHoldTask: RouteHandler = async ({ req, log }) => {
   const task = await parseBody(req, holdExpirySchema);
-  const outcome = await retryable(() => endHold(task.order_id, 'expire'));
+  const outcome = await retryable(() => endHold(task.order_id, 'expire'), log);
   if (outcome.result === 'not_due') throw new ApiError('unavailable', 'The hold has not run out yet; retry.');
   if (outcome.result === 'not_found') {
     log.warn('expiry of an order that is not written', { order_id: task.order_id });
