@@ -149,7 +149,10 @@ export class OrderBatcher {
       const outcomes = await withTransaction((client) => writeBatch(client, saleId, tasks));
       for (const [orderId, ws] of byOrder) {
         const outcome = outcomes.get(orderId);
-        for (const w of ws) outcome ? w.resolve(outcome) : w.reject(new Error(`no outcome for order ${orderId}`));
+        for (const w of ws) {
+          if (outcome) w.resolve(outcome);
+          else w.reject(new Error(`no outcome for order ${orderId}`));
+        }
       }
     } catch (err) {
       if (!PER_TASK_ERRORS.has(pgCode(err) ?? '')) {
