@@ -14,6 +14,7 @@
   ARGV[3] 1 when the request carries an Idempotency-Key, else 0
   ARGV[4] seconds the first answer is kept for replay
   ARGV[5] ms between a user's attempts (0: no limit)    ARGV[6] the user's burst
+          (only attempts that could take a unit, or of a buyer already in, count)
   ARGV[7] ms between an IP's attempts (0: no limit)     ARGV[8] the IP's burst
 
   Returns {code, order_id, now_ms, retry_after_ms, replayed} where code is
@@ -46,15 +47,6 @@ if not window[1] then
   return {5, '', now, 0, 0}
 end
 
-local user_interval, ip_interval = tonumber(ARGV[5]), tonumber(ARGV[7])
-local wait = math.max(gcra_wait(KEYS[6], user_interval, tonumber(ARGV[6]), now),
-  gcra_wait(KEYS[7], ip_interval, tonumber(ARGV[8]), now))
-if wait > 0 then
-  return {6, '', now, wait, 0}
-end
-gcra_take(KEYS[6], user_interval, now)
-gcra_take(KEYS[7], ip_interval, now)
-
 local code, order_id = 0, ARGV[2]
 if now < tonumber(window[1]) then
   code, order_id = 3, ''
@@ -66,11 +58,27 @@ else
     code, order_id = 2, existing
   elseif tonumber(redis.call('GET', KEYS[2]) or '0') <= 0 then
     code, order_id = 1, ''
-  else
-    redis.call('DECR', KEYS[2])
-    redis.call('HSET', KEYS[3], ARGV[1], order_id)
-    redis.call('HSET', KEYS[4], order_id, cjson.encode({user_id = ARGV[1], status = 'pending', taken_ms = now}))
   end
+end
+
+-- Rate limits guard the stock: an attempt that could take a unit, or a buyer already in who
+-- keeps asking, counts against them. Sold out, not started and ended are answered at once,
+-- and leave the limits alone: they are most of a flash sale's traffic.
+if code == 0 or code == 2 then
+  local user_interval, ip_interval = tonumber(ARGV[5]), tonumber(ARGV[7])
+  local wait = math.max(gcra_wait(KEYS[6], user_interval, tonumber(ARGV[6]), now),
+    gcra_wait(KEYS[7], ip_interval, tonumber(ARGV[8]), now))
+  if wait > 0 then
+    return {6, '', now, wait, 0}
+  end
+  gcra_take(KEYS[6], user_interval, now)
+  gcra_take(KEYS[7], ip_interval, now)
+end
+
+if code == 0 then
+  redis.call('DECR', KEYS[2])
+  redis.call('HSET', KEYS[3], ARGV[1], order_id)
+  redis.call('HSET', KEYS[4], order_id, cjson.encode({user_id = ARGV[1], status = 'pending', taken_ms = now}))
 end
 
 if ARGV[3] == '1' then

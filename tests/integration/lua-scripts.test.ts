@@ -251,3 +251,13 @@ test('take rate limits: a burst per user, then one per interval; per IP across u
   assert.deepEqual(byIp, [0, 0, 6, 6]);
   assert.equal((await take(keys, randomUUID(), randomUUID(), { ...ipLimited, ip: '10.9.9.9' })).code, 0, 'another IP is not limited');
 });
+
+test('take: sold out and a closed window are answered at once, never rate limited', async () => {
+  const { keys } = await install({ stock: 0 });
+  const user = randomUUID();
+  const limited = { userRate: [60_000, 1] as [number, number], ipRate: [60_000, 1] as [number, number] };
+  const codes = [];
+  for (let i = 0; i < 5; i++) codes.push((await take(keys, user, randomUUID(), limited)).code);
+  assert.deepEqual(codes, [1, 1, 1, 1, 1]);
+  assert.equal(await redis.exists(`${keys.meta.slice(0, keys.meta.indexOf('}') + 1)}:rate:user:${user}`), 0, 'no rate key written');
+});
