@@ -129,7 +129,7 @@ async function main() {
     logDir: path.join(ROOT, '.local/bench/logs'),
     sweepEveryMs: 5000,
     extraEnv: { LOG_LEVEL: 'warn', ORDER_RATE_USER_BURST: '5' },
-    dispatch: { perSecond: 5000, concurrency: 64 },
+    dispatch: { perSecond: 5000, concurrency: 200 },
   });
   const redis = new Redis(stack.env.REDIS_URL ?? '', { keyPrefix: 'bench:' });
   const tokensLeft = async (saleId: string) => Number(await redis.get(`fs:{${saleId}}:stock`));

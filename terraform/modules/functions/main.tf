@@ -4,7 +4,6 @@
 
 locals {
   internal_names = [for name, f in var.functions : name if f.invoker != "gateway"]
-  public_names   = [for name, f in var.functions : name if f.invoker == "gateway"]
 
   # Settings every function reads (functions/src/lib/config.ts); secrets come separately.
   environment = merge({
@@ -89,52 +88,14 @@ resource "google_service_account_iam_member" "act_as_tasks_invoker" {
   member             = "serviceAccount:${google_service_account.function[each.key].email}"
 }
 
-resource "google_cloudfunctions2_function" "internal" {
-  for_each = toset(local.internal_names)
-  project  = var.project_id
-  location = var.region
-  name     = "${var.name}-${each.key}"
-
-  build_config {
-    runtime     = "nodejs22"
-    entry_point = each.key
-    source {
-      storage_source {
-        bucket = google_storage_bucket.source.name
-        object = google_storage_bucket_object.source.name
-      }
-    }
-  }
-
-  service_config {
-    min_instance_count               = var.functions[each.key].min_instances
-    max_instance_count               = var.functions[each.key].max_instances
-    max_instance_request_concurrency = var.functions[each.key].concurrency
-    available_cpu                    = var.functions[each.key].cpu
-    available_memory                 = var.functions[each.key].memory
-    timeout_seconds                  = var.functions[each.key].timeout_seconds
-    service_account_email            = google_service_account.function[each.key].email
-    vpc_connector                    = var.connector_id
-    vpc_connector_egress_settings    = "PRIVATE_RANGES_ONLY"
-    ingress_settings                 = "ALLOW_ALL"
-    all_traffic_on_latest_revision   = true
-    environment_variables            = local.environment
-
-    dynamic "secret_environment_variables" {
-      for_each = local.secret_environment
-      content {
-        key        = secret_environment_variables.key
-        project_id = var.project_id
-        secret     = secret_environment_variables.value
-        version    = "latest"
-      }
-    }
-  }
-  depends_on = [google_secret_manager_secret_iam_member.stores]
+# Cloud Functions (2nd gen) URLs follow one pattern, so the order-worker's is known before it
+# exists and every function can be one resource without referring to itself.
+locals {
+  worker_url = "https://${var.region}-${var.project_id}.cloudfunctions.net/${var.name}-order-worker"
 }
 
-resource "google_cloudfunctions2_function" "public" {
-  for_each = toset(local.public_names)
+resource "google_cloudfunctions2_function" "function" {
+  for_each = var.functions
   project  = var.project_id
   location = var.region
   name     = "${var.name}-${each.key}"
@@ -151,19 +112,20 @@ resource "google_cloudfunctions2_function" "public" {
   }
 
   service_config {
-    min_instance_count               = var.functions[each.key].min_instances
-    max_instance_count               = var.functions[each.key].max_instances
-    max_instance_request_concurrency = var.functions[each.key].concurrency
-    available_cpu                    = var.functions[each.key].cpu
-    available_memory                 = var.functions[each.key].memory
-    timeout_seconds                  = var.functions[each.key].timeout_seconds
+    min_instance_count               = each.value.min_instances
+    max_instance_count               = each.value.max_instances
+    max_instance_request_concurrency = each.value.concurrency
+    available_cpu                    = each.value.cpu
+    available_memory                 = each.value.memory
+    timeout_seconds                  = each.value.timeout_seconds
     service_account_email            = google_service_account.function[each.key].email
     vpc_connector                    = var.connector_id
     vpc_connector_egress_settings    = "PRIVATE_RANGES_ONLY"
-    # API Gateway calls from Google's edge, not from the VPC; IAM, not ingress, keeps others out.
+    # API Gateway, Cloud Tasks and Cloud Scheduler call from Google's edge, not from the VPC:
+    # IAM (the invoker bindings below), not ingress, keeps everyone else out.
     ingress_settings               = "ALLOW_ALL"
     all_traffic_on_latest_revision = true
-    environment_variables          = merge(local.environment, { WORKER_URL = google_cloudfunctions2_function.internal["order-worker"].url })
+    environment_variables          = merge(local.environment, { WORKER_URL = local.worker_url })
 
     dynamic "secret_environment_variables" {
       for_each = each.key == "users" ? merge(local.secret_environment, { JWT_PRIVATE_JWK = var.secrets.jwt_private_jwk }) : local.secret_environment
@@ -183,7 +145,7 @@ resource "google_cloud_run_v2_service_iam_member" "internal_invoker" {
   for_each = toset(local.internal_names)
   project  = var.project_id
   location = var.region
-  name     = google_cloudfunctions2_function.internal[each.key].service_config[0].service
+  name     = google_cloudfunctions2_function.function[each.key].service_config[0].service
   role     = "roles/run.invoker"
   member   = "serviceAccount:${var.functions[each.key].invoker == "tasks" ? var.queue.invoker_email : var.queue.scheduler_email}"
 }
@@ -198,10 +160,10 @@ resource "google_cloud_scheduler_job" "sweeper" {
 
   http_target {
     http_method = "POST"
-    uri         = "${google_cloudfunctions2_function.internal["sweeper"].url}/"
+    uri         = "${google_cloudfunctions2_function.function["sweeper"].url}/"
     oidc_token {
       service_account_email = var.queue.scheduler_email
-      audience              = google_cloudfunctions2_function.internal["sweeper"].url
+      audience              = google_cloudfunctions2_function.function["sweeper"].url
     }
   }
 }

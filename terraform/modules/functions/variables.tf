@@ -22,7 +22,9 @@ variable "functions" {
   description = <<-EOT
     One entry per function target of functions/src/targets.ts. `invoker` says who alone may
     call it: the API gateway, Cloud Tasks (the order-worker) or Cloud Scheduler (the sweeper).
+    null: these defaults.
   EOT
+  nullable    = false
   type = map(object({
     invoker         = string
     min_instances   = optional(number, 0)
