@@ -15,6 +15,14 @@ export const TAKE_CODES = {
   rateLimited: 6,
 } as const;
 
+/** The refusals are immutable and most attempts end in one: made once, not per attempt. */
+const REFUSALS = {
+  [TAKE_CODES.soldOut]: new ApiError('sold_out'),
+  [TAKE_CODES.alreadyPurchased]: new ApiError('already_purchased'),
+  [TAKE_CODES.notStarted]: new ApiError('sale_not_started'),
+  [TAKE_CODES.ended]: new ApiError('sale_ended'),
+} as const;
+
 export type TakeResult =
   /** `replayed`: the stored first answer to this Idempotency-Key, not a new take. */
   | { outcome: 'taken'; orderId: string; takenMs: number; replayed: boolean }
@@ -30,13 +38,10 @@ export function takeOutcome(reply: unknown): TakeResult {
     case TAKE_CODES.rateLimited:
       throw rateLimited(Number(retryAfterMs));
     case TAKE_CODES.soldOut:
-      throw new ApiError('sold_out');
     case TAKE_CODES.alreadyPurchased:
-      throw new ApiError('already_purchased');
     case TAKE_CODES.notStarted:
-      throw new ApiError('sale_not_started');
     case TAKE_CODES.ended:
-      throw new ApiError('sale_ended');
+      throw REFUSALS[code];
     default:
       throw new Error(`take returned unknown code ${String(code)}`);
   }
