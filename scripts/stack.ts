@@ -114,9 +114,12 @@ export async function startStack(profile: StackProfile): Promise<Stack> {
   if (profile.fresh) rmSync(dataDir, { recursive: true, force: true });
   mkdirSync(dataDir, { recursive: true });
   if (profile.logDir) mkdirSync(profile.logDir, { recursive: true });
-  const stops: (() => Promise<void>)[] = [];
+  const stops: { what: string; stop: () => Promise<void> }[] = [];
   const stop = async () => {
-    for (const s of stops.reverse()) await s().catch((err: unknown) => progress(`stopping: ${String(err)}`));
+    for (const part of stops.reverse()) {
+      progress(`stopping ${part.what}`);
+      await part.stop().catch((err: unknown) => progress(`stopping ${part.what}: ${String(err)}`));
+    }
     stops.length = 0;
   };
 
@@ -139,7 +142,7 @@ export async function startStack(profile: StackProfile): Promise<Stack> {
         ? ensureDatabase(servers.databaseUrl, profile.database).then((url) => ({ url, stop: async () => undefined, start: notOurs }))
         : startPostgres({ port: profile.postgresPort, dir: path.join(dataDir, 'postgres'), database: profile.database }),
     ]);
-    for (const result of started) if (result.status === 'fulfilled') stops.push(() => result.value.stop());
+    for (const result of started) if (result.status === 'fulfilled') stops.push({ what: result.value.url, stop: () => result.value.stop() });
     const failed = started.find((r) => r.status === 'rejected');
     if (failed) throw failed.reason;
     const [redisService, queueRedisService, postgresService] = started.map((r) => (r as PromiseFulfilledResult<unknown>).value) as [
@@ -188,8 +191,11 @@ export async function startStack(profile: StackProfile): Promise<Stack> {
       children.set(name, spawnFunction(name, profile.gatewayPort + LOCAL_FUNCTIONS[name], { ...env, ...overrides }, profile.logDir));
       if (options.awaitHealthy) await waitFor(`function ${name} (${functionUrls[name]})`, () => healthy(functionUrls[name]));
     };
-    stops.push(async () => {
-      for (const name of [...children.keys()]) await stopFunction(name);
+    stops.push({
+      what: 'the functions',
+      stop: async () => {
+        for (const name of [...children.keys()]) await stopFunction(name);
+      },
     });
     await Promise.all((Object.keys(LOCAL_FUNCTIONS) as FunctionName[]).map((name) => startFunction(name)));
 
@@ -202,10 +208,10 @@ export async function startStack(profile: StackProfile): Promise<Stack> {
       concurrency: profile.dispatch?.concurrency ?? 32,
     };
     let dispatcher = startDispatcher(dispatcherOptions);
-    stops.push(() => dispatcher.close());
+    stops.push({ what: 'the task dispatcher', stop: () => dispatcher.close() });
 
     const sweeper = startSweepLoop(functionUrls.sweeper, profile.sweepEveryMs);
-    stops.push(async () => sweeper.stop());
+    stops.push({ what: 'the sweeper loop', stop: async () => sweeper.stop() });
 
     const gateway: http.Server = await createGateway({
       openapiFile: path.join(ROOT, 'openapi.yaml'),
@@ -222,24 +228,28 @@ export async function startStack(profile: StackProfile): Promise<Stack> {
       gateway.once('error', reject);
       gateway.listen(profile.gatewayPort, '127.0.0.1', resolve);
     });
-    stops.push(
-      () =>
+    stops.push({
+      what: 'the gateway',
+      stop: () =>
         new Promise<void>((resolve) => {
           gateway.close(() => resolve());
           gateway.closeAllConnections();
         }),
-    );
+    });
     let webUrl: string | undefined;
     if (profile.webPort) {
       const web = spawn(process.execPath, [path.join(ROOT, 'node_modules/vite/bin/vite.js'), 'preview', path.join(ROOT, 'web')], {
         env: { ...process.env, GATEWAY_URL: gatewayUrl, WEB_PORT: String(profile.webPort) },
         stdio: ['ignore', 'ignore', 'inherit'],
       });
-      stops.push(async () => {
-        if (web.exitCode !== null) return;
-        const gone = new Promise((resolve) => web.once('exit', resolve));
-        web.kill('SIGTERM');
-        await gone;
+      stops.push({
+        what: 'the web client',
+        stop: async () => {
+          if (web.exitCode !== null) return;
+          const gone = new Promise((resolve) => web.once('exit', resolve));
+          web.kill('SIGTERM');
+          await gone;
+        },
       });
       webUrl = `http://localhost:${profile.webPort}`;
       await waitFor(`the web client on ${webUrl}`, async () => {

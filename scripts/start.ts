@@ -1,4 +1,5 @@
 // npm start: the whole local stack on this machine, until Ctrl-C.
+import { onShutdown } from './local/system.ts';
 import { serversFromEnv, startStack } from './stack.ts';
 
 const gatewayPort = Number(process.env.PORT ?? 8080);
@@ -27,12 +28,4 @@ Flash sale is up.
 Ctrl-C stops everything.
 `);
 
-let stopping = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (stopping) return;
-    stopping = true;
-    console.log('\nstopping…');
-    void stack.stop().then(() => process.exit(0));
-  });
-}
+onShutdown(() => stack.stop());

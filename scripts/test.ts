@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { ROOT, serversFromEnv, startStack } from './stack.ts';
-import { progress } from './local/system.ts';
+import { onShutdown, progress } from './local/system.ts';
 
 const files = process.argv.slice(2);
 const patterns =
@@ -32,6 +32,7 @@ const stack = await startStack({
   fresh: true,
   logDir: path.join(ROOT, '.local/test/logs'),
 });
+onShutdown(() => stack.stop()); // Ctrl-C in the middle of a run stops it all too
 progress(`test stack up in ${((Date.now() - started) / 1000).toFixed(1)} s; function logs in .local/test/logs`);
 
 const code = await new Promise<number>((resolve) => {

