@@ -142,7 +142,12 @@ async function main() {
     const ffHello = host([FRAMEWORK_MAIN, '--target=hello', `--source=${path.join(import.meta.dirname, 'bench/hello-ff.cjs')}`], BASE + 12);
     const ffHelloProd = host([FRAMEWORK_MAIN, '--target=hello', `--source=${path.join(import.meta.dirname, 'bench/hello-ff.cjs')}`], BASE + 13, { NODE_ENV: 'production' });
     const expressHello = host([path.join(import.meta.dirname, 'bench/hello-express.mjs')], BASE + 14);
-    await Promise.all([up(lean, '/healthz'), up(nodeHello), up(ffHello), up(ffHelloProd), up(expressHello)]);
+    // The framework runs every request inside an AsyncLocalStorage; on Node 22 that turns on
+    // promise hooks for every promise the handler makes, unless AsyncContextFrame carries it.
+    const frame = { NODE_OPTIONS: '--experimental-async-context-frame' };
+    const ffHelloFrame = host([FRAMEWORK_MAIN, '--target=hello', `--source=${path.join(import.meta.dirname, 'bench/hello-ff.cjs')}`], BASE + 15, frame);
+    const ffOrdersFrame = host([FRAMEWORK_MAIN, '--target=orders', `--source=${path.join(ROOT, 'functions')}`], BASE + 16, { ...stack.env, ...frame });
+    await Promise.all([up(lean, '/healthz'), up(nodeHello), up(ffHello), up(ffHelloProd), up(expressHello), up(ffHelloFrame), up(ffOrdersFrame, '/healthz')]);
 
     progress('seeding buyers and two sales');
     const { rows: users } = await db.query<{ user_id: string }>(
@@ -174,6 +179,7 @@ async function main() {
     };
     const ffSale = await newSale('bench on the framework');
     const leanSale = await newSale('bench on the lean host');
+    const frameSale = await newSale('bench on the framework with AsyncContextFrame');
 
     const cases: Case[] = [
       { name: 'hello POST', host: 'node:http', url: nodeHello, method: 'POST', path: '/', body: () => '{"a":1}' },
@@ -201,6 +207,17 @@ async function main() {
         baseline: 'node:http hello POST',
       },
       { name: 'GET /sales', host: 'Functions Framework', url: sales, method: 'GET', path: '/sales', baseline: 'Functions Framework hello POST' },
+      { name: 'hello POST (async context frame)', host: 'Functions Framework', url: ffHelloFrame, method: 'POST', path: '/', body: () => '{"a":1}' },
+      {
+        name: 'POST /orders (async context frame)',
+        host: 'Functions Framework',
+        url: ffOrdersFrame,
+        method: 'POST',
+        path: '/orders',
+        body: () => JSON.stringify({ product_id: frameSale.productId }),
+        asBuyers: true,
+        baseline: 'Functions Framework hello POST (async context frame)',
+      },
     ];
     const key = (c: Case) => `${c.host} ${c.name}`;
     // The hot path alone: the worker waits (tasks pile up in the queue, as behind a paused
@@ -279,6 +296,7 @@ async function main() {
     };
     await checkSale('hot path, framework', ffSale);
     await checkSale('hot path, lean host', leanSale);
+    await checkSale('hot path, framework with AsyncContextFrame', frameSale);
     // The backlog of the paused phase is written by now, so the sell-out waits behind nothing.
     // Then a sell-out with the worker running: buyers until the stock is gone, then every unit confirmed.
     progress(`selling out ${STOCK} units on the framework with the worker running`);
