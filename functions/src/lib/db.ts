@@ -51,8 +51,3 @@ export function isTransientDbError(err: unknown): boolean {
   return code.startsWith('08') || code.startsWith('57P') || code === '53300' || code === '40001' || code === '40P01';
 }
 
-export async function closeDb(): Promise<void> {
-  const p = pool;
-  pool = undefined;
-  await p?.end();
-}

@@ -3,44 +3,33 @@
 // `sold`, and only then tells Redis, which gives the unit back at most once.
 import type pg from 'pg';
 import { withTransaction } from './db.js';
+import { ORDER_COLUMNS, type OrderRow } from './order-row.js';
 import { settleInRedis } from './sale-store.js';
 
 export type HoldAction = 'checkout' | 'cancel' | 'expire';
 
-export interface HoldOrderRow {
-  order_id: string;
-  user_id: string;
-  product_id: string;
-  sale_id: string;
-  status: 'pending' | 'reserved' | 'confirmed' | 'failed' | 'expired' | 'cancelled';
-  failure_reason: string | null;
-  created_at: Date;
-  expires_at: Date | null;
-}
 
 export type HoldOutcome =
   /** The action happened; `order` is the order after it. */
-  | { result: 'done'; order: HoldOrderRow }
+  | { result: 'done'; order: OrderRow }
   /** The hold had run out: the order is (now) expired. */
-  | { result: 'expired'; order: HoldOrderRow }
+  | { result: 'expired'; order: OrderRow }
   /** The order is not a live hold (confirmed, cancelled, failed, expired before). */
-  | { result: 'not_held'; order: HoldOrderRow }
+  | { result: 'not_held'; order: OrderRow }
   /** Expiry asked for before expires_at (by PostgreSQL's clock): try again later. */
-  | { result: 'not_due'; order: HoldOrderRow }
+  | { result: 'not_due'; order: OrderRow }
   | { result: 'not_found' };
-
-const RETURNING = 'order_id, user_id, product_id, sale_id, status, failure_reason, created_at, expires_at';
 
 export interface HoldOptions {
   /** Only this user's order (checkout and cancel); the worker and sweeper pass none. */
   userId?: string;
   /** Called inside the transaction, with the order locked, before it is confirmed. */
-  charge?: (order: HoldOrderRow) => Promise<{ paymentToken: string | null; reference: string }>;
+  charge?: (order: OrderRow) => Promise<{ paymentToken: string | null; reference: string }>;
 }
 
-async function release(client: pg.PoolClient, orderId: string, status: 'expired' | 'cancelled'): Promise<HoldOrderRow> {
-  const { rows } = await client.query<HoldOrderRow>(
-    `UPDATE orders SET status = $2, updated_at = now() WHERE order_id = $1 RETURNING ${RETURNING}`,
+async function release(client: pg.PoolClient, orderId: string, status: 'expired' | 'cancelled'): Promise<OrderRow> {
+  const { rows } = await client.query<OrderRow>(
+    `UPDATE orders SET status = $2, updated_at = now() WHERE order_id = $1 RETURNING ${ORDER_COLUMNS}`,
     [orderId, status],
   );
   const order = rows[0];
@@ -51,8 +40,8 @@ async function release(client: pg.PoolClient, orderId: string, status: 'expired'
 
 export async function endHold(orderId: string, action: HoldAction, options: HoldOptions = {}): Promise<HoldOutcome> {
   const outcome = await withTransaction<HoldOutcome>(async (client) => {
-    const { rows } = await client.query<HoldOrderRow & { lapsed: boolean }>(
-      `SELECT ${RETURNING}, expires_at <= now() AS lapsed FROM orders
+    const { rows } = await client.query<OrderRow & { lapsed: boolean }>(
+      `SELECT ${ORDER_COLUMNS}, expires_at <= now() AS lapsed FROM orders
         WHERE order_id = $1 AND ($2::uuid IS NULL OR user_id = $2) FOR UPDATE`,
       [orderId, options.userId ?? null],
     );
@@ -65,10 +54,10 @@ export async function endHold(orderId: string, action: HoldAction, options: Hold
     if (action === 'cancel') return { result: 'done', order: await release(client, orderId, 'cancelled') };
 
     const payment = options.charge ? await options.charge(order) : { paymentToken: null, reference: 'none' };
-    const confirmed = await client.query<HoldOrderRow>(
+    const confirmed = await client.query<OrderRow>(
       `UPDATE orders SET status = 'confirmed', payment_token = $2, payment_reference = $3, paid_at = now(),
               updated_at = now()
-        WHERE order_id = $1 RETURNING ${RETURNING}`,
+        WHERE order_id = $1 RETURNING ${ORDER_COLUMNS}`,
       [orderId, payment.paymentToken, payment.reference],
     );
     const done = confirmed.rows[0];

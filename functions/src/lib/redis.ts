@@ -75,12 +75,6 @@ export function redis(): FlashRedis {
   return shared;
 }
 
-export async function closeRedis(): Promise<void> {
-  const client = shared;
-  shared = undefined;
-  await client?.quit().catch(() => client.disconnect());
-}
-
 /** Every key of one sale shares the hash tag {sale_id}, so each script touches one slot. */
 export function saleKeys(saleId: string) {
   const tag = `fs:{${saleId}}`;

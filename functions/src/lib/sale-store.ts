@@ -3,6 +3,7 @@
 import type pg from 'pg';
 import { config } from './config.js';
 import { db } from './db.js';
+import type { SettledStatus } from './order-row.js';
 import { redis, SALE_INDEX_KEY, saleKeys } from './redis.js';
 
 /** The parts of a sale that change only when an admin changes them. */
@@ -88,8 +89,6 @@ export async function loadSaleIntoRedis(saleId: string, client: Queryable = db()
   await publishSaleView(view);
   return view;
 }
-
-export type SettledStatus = 'reserved' | 'confirmed' | 'failed' | 'expired' | 'cancelled';
 
 /**
  * Tells Redis how PostgreSQL settled an order (settle-4.lua): a failed, expired or

@@ -84,8 +84,3 @@ export function taskQueue(): Promise<TaskQueue> {
   return shared;
 }
 
-export async function closeTaskQueue(): Promise<void> {
-  const queue = shared;
-  shared = undefined;
-  await (await queue)?.close();
-}

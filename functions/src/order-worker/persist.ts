@@ -2,12 +2,11 @@
 // "no oversell" (conditional sold update) and "one per user" (the unique live-order index).
 import type pg from 'pg';
 import { pgCode, withTransaction } from '../lib/db.js';
+import type { SettledStatus } from '../lib/order-row.js';
 import type { OrderTask } from '../lib/task-queue.js';
 
-export type PersistedStatus = 'reserved' | 'confirmed' | 'failed' | 'expired' | 'cancelled';
-
 export interface Outcome {
-  status: PersistedStatus;
+  status: SettledStatus;
   failure_reason: string | null;
   /** When a `reserved` order's hold runs out. */
   expires_at: Date | null;
@@ -18,7 +17,7 @@ export interface Outcome {
 const PG_FOREIGN_KEY_VIOLATION = '23503';
 
 async function existingOutcome(client: pg.PoolClient, orderId: string): Promise<Outcome | undefined> {
-  const { rows } = await client.query<{ status: PersistedStatus; failure_reason: string | null; expires_at: Date | null }>(
+  const { rows } = await client.query<{ status: SettledStatus; failure_reason: string | null; expires_at: Date | null }>(
     'SELECT status, failure_reason, expires_at FROM orders WHERE order_id = $1',
     [orderId],
   );

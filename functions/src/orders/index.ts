@@ -14,7 +14,8 @@ import { idempotencyClaimKey, redis, saleKeys } from '../lib/redis.js';
 import { currentSale } from '../lib/sale-state.js';
 import { loadSaleIntoRedis, readSaleIndex, settleInRedis, type LiveSale } from '../lib/sale-store.js';
 import { taskQueue } from '../lib/task-queue.js';
-import { endHold, type HoldOrderRow } from '../lib/holds.js';
+import { endHold } from '../lib/holds.js';
+import { ORDER_COLUMNS, type OrderRow, type OrderStatus } from '../lib/order-row.js';
 import { fakePaymentProvider, type PaymentProvider } from './payments.js';
 import { forgetAnswer, takeStockToken } from './take.js';
 
@@ -24,8 +25,6 @@ export const checkoutSchema = z.strictObject({ payment_token: z.string().min(1).
 
 /** The payment provider of checkout; the fake one until a real one is configured. */
 const payments: PaymentProvider = fakePaymentProvider;
-
-export type OrderStatus = 'pending' | 'reserved' | 'confirmed' | 'failed' | 'expired' | 'cancelled';
 
 export interface Order {
   order_id: string;
@@ -38,19 +37,16 @@ export interface Order {
   expires_at: string | null;
 }
 
-type OrderRow = Omit<Order, 'created_at' | 'expires_at'> & { created_at: Date; expires_at: Date | null };
-
-/** An order's record in Redis (see take-4.lua), before or after the worker wrote it down. */
+/** An order's record in Redis (see take-7.lua), before or after the worker wrote it down. */
 interface RedisOrderRecord {
   user_id: string;
   status: OrderStatus;
   taken_ms: number;
 }
 
-const ORDER_COLUMNS = 'order_id, user_id, product_id, sale_id, status, failure_reason, created_at, expires_at';
 const ORDER_LIST_LIMIT = 100;
 
-function orderFromRow(row: OrderRow | HoldOrderRow): Order {
+function orderFromRow(row: OrderRow): Order {
   return {
     ...row,
     created_at: row.created_at.toISOString(),

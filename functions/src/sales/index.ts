@@ -6,7 +6,7 @@ import { ApiError } from '../lib/errors.js';
 import { healthRoute } from '../lib/health.js';
 import { httpFunction, parseBody, type Reply } from '../lib/http.js';
 import { redis, saleKeys } from '../lib/redis.js';
-import { saleState } from '../lib/sale-state.js';
+import { compareForListing, saleState } from '../lib/sale-state.js';
 import {
   keysExpireAt,
   loadSaleIntoRedis,
@@ -17,7 +17,6 @@ import {
   type LiveSale,
   type SaleRow,
 } from '../lib/sale-store.js';
-import { compareForListing } from '../lib/sale-state.js';
 
 const timestamp = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
 const stock = z.number().int().min(0).max(10_000_000);

@@ -8,7 +8,8 @@ import { endHold } from '../lib/holds.js';
 import { httpFunction, type RouteContext } from '../lib/http.js';
 import type { Logger } from '../lib/log.js';
 import { redis, saleKeys } from '../lib/redis.js';
-import { readSaleIndex, settleInRedis, type LiveSale, type SettledStatus } from '../lib/sale-store.js';
+import type { SettledStatus } from '../lib/order-row.js';
+import { readSaleIndex, settleInRedis, type LiveSale } from '../lib/sale-store.js';
 import { taskQueue } from '../lib/task-queue.js';
 
 /** How many orders one pass handles of each kind, so a pass stays short. */
