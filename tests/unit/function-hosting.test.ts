@@ -2,7 +2,7 @@
 // framework raises before our code (malformed JSON) still answer in the catalogue's shape.
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
+import http, { type Server } from 'node:http';
 import { after, before, test } from 'node:test';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import '../../functions/src/index.ts';
@@ -58,4 +58,47 @@ test('in gateway mode a call without the verified-claims header is 401, with a f
   const noRole = Buffer.from(JSON.stringify({ sub: '00000000-0000-4000-8000-000000000000' })).toString('base64url');
   const partial = await fetch(url('orders', '/orders'), { headers: { 'x-apigateway-api-userinfo': noRole } });
   assert.equal(partial.status, 401);
+});
+
+// The lean host (lean-host.ts): the same handlers on a bare node:http server, which reads the
+// body itself (httpFunction does, for any host that left it unread).
+test('on node:http the body is read by the handler: malformed, oversized, chunked and missing bodies', async () => {
+  const server = http.createServer((req, res) => FUNCTION_TARGETS.users(req, res));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  try {
+    const post = (body: BodyInit | undefined, init: RequestInit = {}) =>
+      fetch(`${base}/users`, { method: 'POST', headers: { 'content-type': 'application/json' }, body, ...init });
+
+    const malformed = await post('{"email": ');
+    assert.equal(malformed.status, 400);
+    assert.deepEqual(await malformed.json(), { error: 'invalid_request', message: 'The body is not valid JSON.' });
+
+    const oversized = await post(JSON.stringify({ email: 'a@example.com', password: 'x'.repeat(70 * 1024) }));
+    assert.equal(oversized.status, 400);
+    assert.deepEqual(await oversized.json(), { error: 'invalid_request', message: 'The body is too large.' });
+
+    // A chunked body (no content-length), in several pieces: read whole, then validated.
+    const pieces = ['{"email": "not-an-email",', ' "password": "short"}'];
+    const chunked = await post(
+      new ReadableStream({
+        start(controller) {
+          for (const piece of pieces) controller.enqueue(new TextEncoder().encode(piece));
+          controller.close();
+        },
+      }),
+      { duplex: 'half' } as RequestInit,
+    );
+    assert.equal(chunked.status, 400);
+    const details = ((await chunked.json()) as { details?: { field: string }[] }).details ?? [];
+    assert.deepEqual(details.map((d) => d.field).sort(), ['email', 'password']);
+
+    // No body at all is `{}`: every required field is missing, and it is said so.
+    const none = await fetch(`${base}/users`, { method: 'POST' });
+    assert.equal(none.status, 400);
+    const missing = ((await none.json()) as { details?: { field: string }[] }).details ?? [];
+    assert.deepEqual(missing.map((d) => d.field).sort(), ['email', 'password']);
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+  }
 });

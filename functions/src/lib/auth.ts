@@ -83,8 +83,12 @@ export function gatewayPrincipal(req: IncomingMessage): Principal {
 
 let bearerVerifier: TokenVerifier | undefined;
 
-/** The caller, per AUTH_MODE; throws `401 unauthenticated` when there is none. */
-export async function authenticate(req: IncomingMessage): Promise<Principal> {
+/**
+ * The caller, per AUTH_MODE; throws `401 unauthenticated` when there is none. Behind the
+ * gateway the answer is synchronous (no promise on the hot path); a bearer token is
+ * verified asynchronously. `await` works on either.
+ */
+export function authenticate(req: IncomingMessage): Principal | Promise<Principal> {
   const cfg = config();
   if (cfg.AUTH_MODE === 'gateway') return gatewayPrincipal(req);
   bearerVerifier ??= createTokenVerifier({
@@ -92,7 +96,7 @@ export async function authenticate(req: IncomingMessage): Promise<Principal> {
     issuer: cfg.JWT_ISSUER,
     audience: cfg.JWT_AUDIENCE,
   });
-  return (await bearerVerifier(bearerToken(req))).principal;
+  return bearerVerifier(bearerToken(req)).then((verified) => verified.principal);
 }
 
 export async function authenticateAdmin(req: IncomingMessage): Promise<Principal> {

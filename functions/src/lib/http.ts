@@ -27,7 +27,12 @@ export interface RouteContext {
   log: Logger;
 }
 
-export type RouteHandler = (ctx: RouteContext) => Promise<Reply>;
+/**
+ * A route's answer. A route may answer synchronously (or throw): on the hot path every
+ * promise counts, since the Functions Framework runs each request in a domain, whose
+ * async hook makes each promise cost microseconds (see README, Performance).
+ */
+export type RouteHandler = (ctx: RouteContext) => Reply | Promise<Reply>;
 
 export interface Route {
   method: HTTPMethod;
@@ -35,7 +40,7 @@ export interface Route {
   handler: RouteHandler;
 }
 
-export type HttpHandler = (req: FunctionRequest, res: ServerResponse) => Promise<void>;
+export type HttpHandler = (req: FunctionRequest, res: ServerResponse) => void;
 
 const MAX_BODY_BYTES = 64 * 1024;
 
@@ -109,41 +114,84 @@ class Context implements RouteContext {
   }
 }
 
+/** True when the request announces a body: without one there is nothing to wait for. */
+function announcesBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
+}
+
+/**
+ * Reads a body the host left unread (node:http) into `req.rawBody` and `req.body`, as the
+ * Functions Framework hands it over, then calls `next`; events, not an async iterator.
+ */
+function readBodyThen(req: FunctionRequest, onError: (err: ApiError) => void, next: () => void): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let failed = false;
+  req.on('data', (chunk: Buffer) => {
+    if (failed) return;
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) {
+      failed = true;
+      onError(new ApiError('invalid_request', 'The body is too large.'));
+      return;
+    }
+    chunks.push(chunk);
+  });
+  req.on('end', () => {
+    if (failed) return;
+    req.rawBody = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+    req.body = req.rawBody;
+    next();
+  });
+  req.on('error', () => {
+    failed = true; // the client went away: there is no one to answer
+  });
+}
+
 /** Builds one handler from a route table; unknown routes are `404 not_found`. */
 export function httpFunction(name: string, routes: Route[]): HttpHandler {
   const router = FindMyWay({ ignoreTrailingSlash: true, ignoreDuplicateSlashes: true });
   for (const route of routes) router.on(route.method, route.path, () => undefined, route.handler);
   const functionLog = log.child({ function: name });
 
-  return async (req, res) => {
-    const requestId = requestIdOf(req);
+  const fail = (req: IncomingMessage, res: ServerResponse, requestId: string, err: unknown) => {
+    const apiError = toApiError(err);
+    if (apiError.status >= 500) {
+      functionLog.error('request failed', { request_id: requestId, method: req.method, url: req.url, ...errorFields(err) });
+    }
+    sendError(res, requestId, apiError);
+  };
+
+  const dispatch = (req: FunctionRequest, res: ServerResponse, requestId: string) => {
     const url = req.url ?? '/';
     const match = router.find((req.method ?? 'GET') as HTTPMethod, url.split('?', 1)[0] ?? '/');
     const handler = match?.store as RouteHandler | undefined;
     try {
       if (!match || !handler) throw new ApiError('not_found', 'No such route.');
-      const reply = await handler(new Context(req, match.params, url, requestId, functionLog));
-      sendJson(res, reply.status, reply.body, { 'x-request-id': requestId, ...reply.headers });
-    } catch (err) {
-      const apiError = toApiError(err);
-      if (apiError.status >= 500) {
-        functionLog.error('request failed', { request_id: requestId, method: req.method, url, ...errorFields(err) });
+      const reply = handler(new Context(req, match.params, url, requestId, functionLog));
+      if (reply instanceof Promise) {
+        reply.then(
+          (r) => sendJson(res, r.status, r.body, { 'x-request-id': requestId, ...r.headers }),
+          (err: unknown) => fail(req, res, requestId, err),
+        );
+      } else {
+        sendJson(res, reply.status, reply.body, { 'x-request-id': requestId, ...reply.headers });
       }
-      sendError(res, requestId, apiError);
+    } catch (err) {
+      fail(req, res, requestId, err);
     }
   };
-}
 
-async function readStream(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    const buf = chunk as Buffer;
-    size += buf.length;
-    if (size > MAX_BODY_BYTES) throw new ApiError('invalid_request', 'The body is too large.');
-    chunks.push(buf);
-  }
-  return Buffer.concat(chunks);
+  // Not async: the reply is sent from the route's own promise, if it has one.
+  return (req, res) => {
+    const requestId = requestIdOf(req);
+    if (req.body === undefined && !req.readableEnded && announcesBody(req)) {
+      readBodyThen(req, (err) => fail(req, res, requestId, err), () => dispatch(req, res, requestId));
+    } else {
+      dispatch(req, res, requestId);
+    }
+  };
 }
 
 function parseJsonText(text: string): unknown {
@@ -155,17 +203,14 @@ function parseJsonText(text: string): unknown {
   }
 }
 
-/** The request's JSON body, whichever host parsed it (or none did); an empty body is `{}`. */
-export async function jsonBody(req: FunctionRequest): Promise<unknown> {
+/** The request's JSON body as its host handed it over (parsed, raw or none); no body is `{}`. */
+export function jsonBody(req: FunctionRequest): unknown {
   const body = req.body;
   if (Buffer.isBuffer(body)) return parseJsonText(body.toString('utf8'));
   if (typeof body === 'string') return parseJsonText(body);
-  if (body !== undefined && body !== null) {
-    // The framework parsed it; an empty object may stand for "no body at all".
-    return body;
-  }
-  if (req.readableEnded) return {};
-  return parseJsonText((await readStream(req)).toString('utf8'));
+  // The framework parsed it; an empty object may stand for "no body at all".
+  if (body !== undefined && body !== null) return body;
+  return {};
 }
 
 export function validationDetails(error: z.ZodError): ErrorDetail[] {
@@ -189,6 +234,6 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.in
   return parsed.data;
 }
 
-export async function parseBody<S extends z.ZodType>(req: FunctionRequest, schema: S): Promise<z.infer<S>> {
-  return parseInput(schema, await jsonBody(req));
+export function parseBody<S extends z.ZodType>(req: FunctionRequest, schema: S): z.infer<S> {
+  return parseInput(schema, jsonBody(req));
 }

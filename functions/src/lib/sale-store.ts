@@ -4,6 +4,7 @@ import type pg from 'pg';
 import { config } from './config.js';
 import { db } from './db.js';
 import type { SettledStatus } from './order-row.js';
+import { errorFields, log } from './log.js';
 import { redis, SALE_INDEX_KEY, saleKeys } from './redis.js';
 
 /** The parts of a sale that change only when an admin changes them. */
@@ -149,33 +150,60 @@ async function readCounts(saleId: string): Promise<{ left: number; confirmed: nu
   return { left: Number(left), confirmed: Number(confirmed ?? 0) };
 }
 
-let cache: { at: number; sales: Promise<LiveSale[]> } | undefined;
-let inFlight: Promise<LiveSale[]> | undefined;
+/** This instance's copy of the list, as read by a read that started at `at`. */
+let cache: { at: number; sales: LiveSale[] } | undefined;
+let inFlight: { read: Promise<LiveSale[]>; generation: number } | undefined;
+/** Bumped when the list changes here: a read that started before must not install its copy. */
+let generation = 0;
+
+/** One read of the list at a time; its copy replaces an older one when it arrives. */
+function refresh(): Promise<LiveSale[]> {
+  if (inFlight?.generation === generation) return inFlight.read;
+  const at = Date.now();
+  const startedIn = generation;
+  const done = () => {
+    if (inFlight?.read === read) inFlight = undefined;
+  };
+  const read: Promise<LiveSale[]> = fetchSaleIndex().then(
+    (sales) => {
+      if (startedIn === generation && (!cache || cache.at <= at)) cache = { at, sales };
+      done();
+      return sales;
+    },
+    (err: unknown) => {
+      done();
+      throw err;
+    },
+  );
+  inFlight = { read, generation: startedIn };
+  return read;
+}
+
+/**
+ * This instance's copy of the list if it is younger than `maxAgeMs` (SALES_CACHE_MS), without a
+ * promise: the hot path's sale lookup. Past half its age a read starts in the background, so
+ * that under steady traffic the copy is replaced before it expires and no buyer waits for it.
+ */
+export function cachedSaleIndex(maxAgeMs: number = config().SALES_CACHE_MS): LiveSale[] | undefined {
+  if (!cache) return undefined;
+  const age = Date.now() - cache.at;
+  if (age >= maxAgeMs) return undefined;
+  if (age >= maxAgeMs / 2 && !inFlight) refresh().catch((err: unknown) => log.warn('sale list refresh failed', errorFields(err)));
+  return cache.sales;
+}
 
 /**
  * Every published sale with its tokens left, shared by all requests of this instance for
- * SALES_CACHE_MS: one Redis read per instance per period, however many buyers ask.
+ * SALES_CACHE_MS: about one Redis read per instance per half period, however many buyers ask.
  * `maxAgeMs: 0` asks for a fresh read (a sale created a moment ago by another instance);
  * concurrent fresh reads share one round trip.
  */
 export function readSaleIndex(options: { maxAgeMs?: number } = {}): Promise<LiveSale[]> {
-  const maxAgeMs = options.maxAgeMs ?? config().SALES_CACHE_MS;
-  const now = Date.now();
-  if (cache && now - cache.at < maxAgeMs) return cache.sales;
-  if (inFlight) return inFlight;
-  const sales = fetchSaleIndex();
-  inFlight = sales;
-  cache = { at: now, sales };
-  const settled = () => {
-    if (inFlight === sales) inFlight = undefined;
-  };
-  sales.then(settled, () => {
-    settled();
-    if (cache?.sales === sales) cache = undefined;
-  });
-  return sales;
+  const copy = options.maxAgeMs === 0 ? undefined : cachedSaleIndex(options.maxAgeMs);
+  return copy ? Promise.resolve(copy) : refresh();
 }
 
 export function invalidateSaleIndex(): void {
   cache = undefined;
+  generation += 1;
 }

@@ -24,7 +24,7 @@ async function retryable<T>(work: () => Promise<T>, log: Logger): Promise<T> {
 }
 
 const persistOrderTask: RouteHandler = async ({ req, log }) => {
-  const task = await parseBody(req, orderTaskSchema);
+  const task = parseBody(req, orderTaskSchema);
   const outcome = await retryable(() => batcher.persist(task), log);
   // PostgreSQL has decided; now Redis learns it, and a failed order gives its token back once.
   await settleInRedis(task, outcome.status);
@@ -47,7 +47,7 @@ const persistOrderTask: RouteHandler = async ({ req, log }) => {
 };
 
 const expireHoldTask: RouteHandler = async ({ req, log }) => {
-  const task = await parseBody(req, holdExpirySchema);
+  const task = parseBody(req, holdExpirySchema);
   const outcome = await retryable(() => endHold(task.order_id, 'expire'), log);
   if (outcome.result === 'not_due') throw new ApiError('unavailable', 'The hold has not run out yet; retry.');
   if (outcome.result === 'not_found') {

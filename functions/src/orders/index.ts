@@ -8,11 +8,11 @@ import { config } from '../lib/config.js';
 import { db } from '../lib/db.js';
 import { ApiError } from '../lib/errors.js';
 import { healthRoute } from '../lib/health.js';
-import { errorFields } from '../lib/log.js';
-import { httpFunction, parseBody, parseInput } from '../lib/http.js';
+import { errorFields, type Logger } from '../lib/log.js';
+import { httpFunction, parseBody, parseInput, type FunctionRequest, type Reply } from '../lib/http.js';
 import { idempotencyClaimKey, redis, saleKeys } from '../lib/redis.js';
 import { currentSale } from '../lib/sale-state.js';
-import { loadSaleIntoRedis, readSaleIndex, settleInRedis, type LiveSale } from '../lib/sale-store.js';
+import { cachedSaleIndex, loadSaleIntoRedis, readSaleIndex, settleInRedis, type LiveSale } from '../lib/sale-store.js';
 import { taskQueue } from '../lib/task-queue.js';
 import { endHold } from '../lib/holds.js';
 import { ORDER_COLUMNS, type OrderRow, type OrderStatus } from '../lib/order-row.js';
@@ -160,48 +160,72 @@ function salesByProduct(sales: LiveSale[]): Map<string, LiveSale[]> {
   return grouped;
 }
 
+function saleOfProductIn(sales: LiveSale[], productId: string): LiveSale | undefined {
+  const ofProduct = salesByProduct(sales).get(productId);
+  return ofProduct ? currentSale(ofProduct, Date.now()) : undefined;
+}
+
 async function saleOfProduct(productId: string, freshness: { maxAgeMs?: number }): Promise<LiveSale | undefined> {
-  const sales = salesByProduct(await readSaleIndex(freshness)).get(productId);
-  return sales ? currentSale(sales, Date.now()) : undefined;
+  return saleOfProductIn(await readSaleIndex(freshness), productId);
+}
+
+/**
+ * POST /orders after authentication. The common attempt (no Idempotency-Key, the product in
+ * this instance's fresh copy of the sales) is decided in one Redis round trip and a handful
+ * of promises; anything else takes the longer way.
+ */
+function placeOrder(req: FunctionRequest, userId: string, log: Logger): Promise<Reply> {
+  const input = parseBody(req, orderSchema);
+  const idempotencyKey = idempotencyKeyOf(req);
+  const copy = idempotencyKey ? undefined : cachedSaleIndex();
+  const known = copy && saleOfProductIn(copy, input.product_id);
+  if (known) return takeAndQueue(known, userId, clientIp(req), undefined, log);
+  return (async () => {
+    if (idempotencyKey) await claimIdempotencyKey(userId, idempotencyKey, input);
+    const sale =
+      (await saleOfProduct(input.product_id, {})) ??
+      // Not in this instance's copy: perhaps created a moment ago; look once more, fresh.
+      (await saleOfProduct(input.product_id, { maxAgeMs: 0 }));
+    if (!sale) throw new ApiError('not_found', 'No sale of this product.');
+    return takeAndQueue(sale, userId, clientIp(req), idempotencyKey, log);
+  })();
+}
+
+/** The take, then the enqueue of an accepted order; `202 pending` once it is queued. */
+async function takeAndQueue(sale: LiveSale, userId: string, ip: string, idempotencyKey: string | undefined, log: Logger): Promise<Reply> {
+  const attempt = { saleId: sale.sale_id, userId, orderId: randomUUID(), clientIp: ip, idempotencyKey };
+  let result = await takeStockToken(attempt);
+  if (result.outcome === 'not_loaded') {
+    await loadSaleIntoRedis(sale.sale_id);
+    result = await takeStockToken(attempt);
+  }
+  if (result.outcome !== 'taken') throw new ApiError('unavailable', 'The sale is being loaded; try again.');
+  const order = pendingOrder(result.orderId, userId, sale, result.takenMs);
+  if (result.replayed) return { status: 202, body: order };
+
+  if (config().TEST_EXIT_AFTER_TAKE) process.exit(70); // the fault suite's crash between take and enqueue
+  const task = { order_id: order.order_id, user_id: userId, product_id: order.product_id, sale_id: sale.sale_id, taken_ms: result.takenMs };
+  try {
+    await (await taskQueue()).enqueue({ kind: 'persist-order', payload: task });
+  } catch (err) {
+    // Nothing would ever write this order down: give the unit back and say so.
+    log.error('enqueue failed; token released', { order_id: order.order_id, ...errorFields(err) });
+    await settleInRedis(task, 'failed');
+    await forgetAnswer(attempt);
+    throw new ApiError('unavailable', 'The order could not be queued; nothing was taken. Try again.');
+  }
+  return { status: 202, body: order };
 }
 
 export const ordersHandler = httpFunction('orders', [
   {
     method: 'POST',
     path: '/orders',
-    handler: async ({ req, log }) => {
-      const { userId } = await authenticate(req);
-      const input = await parseBody(req, orderSchema);
-      const idempotencyKey = idempotencyKeyOf(req);
-      if (idempotencyKey) await claimIdempotencyKey(userId, idempotencyKey, input);
-      const sale =
-        (await saleOfProduct(input.product_id, {})) ??
-        // Not in this instance's copy: perhaps created a moment ago; look once more, fresh.
-        (await saleOfProduct(input.product_id, { maxAgeMs: 0 }));
-      if (!sale) throw new ApiError('not_found', 'No sale of this product.');
-
-      const attempt = { saleId: sale.sale_id, userId, orderId: randomUUID(), clientIp: clientIp(req), idempotencyKey };
-      let result = await takeStockToken(attempt);
-      if (result.outcome === 'not_loaded') {
-        await loadSaleIntoRedis(sale.sale_id);
-        result = await takeStockToken(attempt);
-      }
-      if (result.outcome !== 'taken') throw new ApiError('unavailable', 'The sale is being loaded; try again.');
-      const order = pendingOrder(result.orderId, userId, sale, result.takenMs);
-      if (result.replayed) return { status: 202, body: order };
-
-      if (config().TEST_EXIT_AFTER_TAKE) process.exit(70); // the fault suite's crash between take and enqueue
-      const task = { order_id: order.order_id, user_id: userId, product_id: order.product_id, sale_id: sale.sale_id, taken_ms: result.takenMs };
-      try {
-        await (await taskQueue()).enqueue({ kind: 'persist-order', payload: task });
-      } catch (err) {
-        // Nothing would ever write this order down: give the unit back and say so.
-        log.error('enqueue failed; token released', { order_id: order.order_id, ...errorFields(err) });
-        await settleInRedis(task, 'failed');
-        await forgetAnswer(attempt);
-        throw new ApiError('unavailable', 'The order could not be queued; nothing was taken. Try again.');
-      }
-      return { status: 202, body: order };
+    handler: ({ req, log }) => {
+      const principal = authenticate(req);
+      return principal instanceof Promise
+        ? principal.then((p) => placeOrder(req, p.userId, log))
+        : placeOrder(req, principal.userId, log);
     },
   },
   {
@@ -249,7 +273,7 @@ export const ordersHandler = httpFunction('orders', [
     path: '/orders/:order_id/checkout',
     handler: async ({ req, params }) => {
       const { userId } = await authenticate(req);
-      const input = await parseBody(req, checkoutSchema);
+      const input = parseBody(req, checkoutSchema);
       const orderId = ownOrderId(params.order_id);
       const outcome = await endHold(orderId, 'checkout', {
         userId,

@@ -56,12 +56,12 @@ export interface Attempt {
 }
 
 /** The one Redis round trip of a purchase attempt: replay, rate limits and the take, atomically. */
-export async function takeStockToken(attempt: Attempt): Promise<TakeResult> {
+export function takeStockToken(attempt: Attempt): Promise<TakeResult> {
   const cfg = config();
   const k = saleKeys(attempt.saleId);
   const a = attemptKeys(attempt.saleId, attempt.userId, attempt.clientIp, attempt.idempotencyKey);
-  return takeOutcome(
-    await redis().runScript(
+  return redis()
+    .runScript(
       'take',
       [k.meta, k.stock, k.buyers, k.orders, a.idempotency, a.userRate, a.ipRate],
       [
@@ -74,8 +74,8 @@ export async function takeStockToken(attempt: Attempt): Promise<TakeResult> {
         intervalMs(cfg.ORDER_RATE_IP_PER_SECOND),
         cfg.ORDER_RATE_IP_BURST,
       ],
-    ),
-  );
+    )
+    .then(takeOutcome);
 }
 
 /** Forgets the stored answer to an attempt that turned out not to hold (its enqueue failed). */

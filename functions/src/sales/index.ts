@@ -87,7 +87,7 @@ export const salesHandler = httpFunction('sales', [
     path: '/products',
     handler: async ({ req }) => {
       await authenticateAdmin(req);
-      const input = await parseBody(req, productSchema);
+      const input = parseBody(req, productSchema);
       const { rows } = await db().query<{ product_id: string; name: string; price_in_cent: string }>(
         'INSERT INTO products (name, price_in_cent) VALUES ($1, $2) RETURNING product_id, name, price_in_cent',
         [input.name, input.price_in_cent],
@@ -102,7 +102,7 @@ export const salesHandler = httpFunction('sales', [
     path: '/sales',
     handler: async ({ req }) => {
       await authenticateAdmin(req);
-      const input = await parseBody(req, createSaleSchema);
+      const input = parseBody(req, createSaleSchema);
       const saleId = await withTransaction(async (client) => {
         const product = await client.query('SELECT 1 FROM products WHERE product_id = $1', [input.product_id]);
         if (product.rowCount === 0) throw new ApiError('not_found', 'No such product.');
@@ -127,7 +127,7 @@ export const salesHandler = httpFunction('sales', [
     path: '/sales/update',
     handler: async ({ req }) => {
       await authenticateAdmin(req);
-      const input = await parseBody(req, updateSaleSchema);
+      const input = parseBody(req, updateSaleSchema);
       const needsRebuild = await withTransaction(async (client) => {
         const { rows } = await client.query<SaleRow>(`${SALE_SELECT} WHERE s.sale_id = $1 FOR UPDATE OF s`, [
           input.sale_id,

@@ -55,7 +55,7 @@ export const usersHandler = httpFunction('users', [
     method: 'POST',
     path: '/users',
     handler: async ({ req }) => {
-      const input = await parseBody(req, signupSchema);
+      const input = parseBody(req, signupSchema);
       const passwordHash = await hashPassword(input.password);
       try {
         const { rows } = await db().query<{ user_id: string; email: string }>(
@@ -73,7 +73,7 @@ export const usersHandler = httpFunction('users', [
     method: 'POST',
     path: '/users/authenticate',
     handler: async ({ req }) => {
-      const input = await parseBody(req, loginSchema);
+      const input = parseBody(req, loginSchema);
       await limitLogins(input.email, clientIp(req));
       const { rows } = await db().query<{ user_id: string; email: string; password_hash: string; role: string }>(
         'SELECT user_id, email, password_hash, role FROM users WHERE lower(email) = lower($1)',
