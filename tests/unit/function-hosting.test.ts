@@ -4,9 +4,27 @@ import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import http, { type Server } from 'node:http';
 import { after, before, test } from 'node:test';
+import * as functions from '@google-cloud/functions-framework';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import '../../functions/src/index.ts';
 import { FUNCTION_TARGETS } from '../../functions/src/index.ts';
+import { httpFunction } from '../../functions/src/lib/http.ts';
+
+// A probe function: what the framework's per-request domain looks like from inside a route.
+functions.http(
+  'domain-probe',
+  httpFunction('domain-probe', [
+    {
+      method: 'GET',
+      path: '/',
+      handler: async () => {
+        const inDomainAtOnce = Boolean((process as { domain?: unknown }).domain);
+        await Promise.resolve();
+        return { status: 200, body: { inDomainAtOnce, inDomainAfterAwait: Boolean((process as { domain?: unknown }).domain) } };
+      },
+    },
+  ]),
+);
 
 const servers = new Map<string, Server>();
 
@@ -39,6 +57,18 @@ test('every target answers a malformed JSON body with 400 invalid_request as JSO
     assert.match(answer.headers.get('content-type') ?? '', /^application\/json/, name);
     assert.equal(answer.headers.get('x-request-id'), 'req-1', name);
     assert.deepEqual(await answer.json(), { error: 'invalid_request', message: 'The body is not valid JSON.' }, name);
+  }
+});
+
+test('a route runs outside the framework\'s per-request domain (each promise in it would cost ~4×)', async () => {
+  const server = getTestServer('domain-probe');
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const answer = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+    assert.equal(answer.status, 200);
+    assert.deepEqual(await answer.json(), { inDomainAtOnce: false, inDomainAfterAwait: false });
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
   }
 });
 
