@@ -2,7 +2,7 @@
 // hello-worlds of the hosts that carry it, cases alternated so that drift hits all alike.
 // Prints requests/s, p50/p99/max latency, errors, ratios and CPU per request of the host, Redis
 // and the load generator; checks the sales afterwards; writes bench-results/latest.json.
-// Flags: --rounds N (3), --duration S (3), --connections N (100), --stock N (10000, the
+// Flags: --rounds N (5), --duration S (3), --connections N (100), --stock N (10000, the
 // sell-out), --accept-share F (0.1, the hot-path sales' stock per request), --only REGEX.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -17,7 +17,7 @@ import { progress, waitFor } from './local/system.ts';
 
 const { values: flags } = parseArgs({
   options: {
-    rounds: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '5' },
     duration: { type: 'string', default: '3' },
     stock: { type: 'string', default: '10000' },
     /** The hot-path sales' stock, as a share of the requests of a round: acceptances among attempts. */
@@ -237,6 +237,11 @@ async function main() {
       return { productId: product.product_id, saleId: sale.sale_id, stock };
     };
 
+    // The floor of POST /orders on node:http: the take script alone, on a sold-out sale.
+    const floorSale = await newSale('bench floor: the take script alone', 0);
+    const takeFloor = host([path.join(import.meta.dirname, 'bench/take-floor.mjs')], BASE + 17, { ...stack.env, SALE_ID: floorSale.saleId });
+    await up(takeFloor);
+
     const hello = (name: string, h: Case['host'], url: string, baseline?: string): Case => ({
       name, host: h, url, method: 'POST', path: '/', body: () => '{"a":1}', baseline,
     });
@@ -252,6 +257,8 @@ async function main() {
       hello('hello POST', 'Express 5', expressHello),
       orders('Functions Framework', stack.functionUrls.orders, 'Functions Framework hello POST'),
       orders('node:http', lean, 'node:http hello POST'),
+      // It makes up a new buyer per request itself: it reads nothing of the request.
+      hello('take script alone, sold out (the floor of POST /orders)', 'node:http', takeFloor, 'node:http hello POST'),
       { name: 'GET /sales', host: 'Functions Framework', url: sales, method: 'GET', path: '/sales', baseline: 'Functions Framework hello POST' },
       hello(`hello POST awaiting ${AWAITS} promises`, 'Functions Framework', ffHelloAwaits, 'Functions Framework hello POST'),
       hello(`hello POST awaiting ${AWAITS} promises`, 'node:http', nodeHelloAwaits, 'node:http hello POST'),
