@@ -21,6 +21,15 @@ export function db(): pg.Pool {
 
 export async function withTransaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await db().connect();
+  // A checked-out client's connection can fail between its queries (PostgreSQL restarted): pg
+  // emits 'error' on the client then, and with no listener that ends the process. The next
+  // query fails with it; the client is then discarded, not returned to the pool.
+  let broken: Error | undefined;
+  const onError = (err: Error) => {
+    broken = err;
+    log.warn('PostgreSQL client failed during a transaction', errorFields(err));
+  };
+  client.on('error', onError);
   try {
     await client.query('BEGIN');
     const result = await work(client);
@@ -30,7 +39,8 @@ export async function withTransaction<T>(work: (client: pg.PoolClient) => Promis
     await client.query('ROLLBACK').catch(() => undefined);
     throw err;
   } finally {
-    client.release();
+    client.off('error', onError);
+    client.release(broken);
   }
 }
 

@@ -3,6 +3,7 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Config } from './config.js';
+import { errorFields, log } from './log.js';
 import { ORDER_QUEUE_RETRY, taskId, type QueuedTask, type TaskQueue } from './task-queue.js';
 
 export type LocalQueueSettings = Pick<Config, 'REDIS_URL' | 'QUEUE_REDIS_URL' | 'REDIS_KEY_PREFIX' | 'TASKS_QUEUE'>;
@@ -18,6 +19,10 @@ export const KEEP_COMPLETED_SECONDS = 3600;
 export function createLocalQueue(cfg: LocalQueueSettings): TaskQueue {
   const connection = new Redis(cfg.QUEUE_REDIS_URL ?? cfg.REDIS_URL, { maxRetriesPerRequest: 2, enableOfflineQueue: true });
   const queue = new Queue<QueuedTask['payload']>(cfg.TASKS_QUEUE, { connection, prefix: bullPrefix(cfg) });
+  // Connection trouble is reported here; an enqueue that fails says so to its caller. An
+  // 'error' event without a listener would end the process.
+  connection.on('error', (err) => log.warn('queue Redis connection error', errorFields(err)));
+  queue.on('error', (err) => log.warn('queue error', errorFields(err)));
   return {
     async enqueue(task) {
       await queue.add(task.kind, task.payload, {
