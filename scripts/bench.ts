@@ -245,12 +245,14 @@ async function main() {
     const hello = (name: string, h: Case['host'], url: string, baseline?: string): Case => ({
       name, host: h, url, method: 'POST', path: '/', body: () => '{"a":1}', baseline,
     });
-    const orders = (h: Case['host'], url: string, baseline: string): Case => ({
-      name: 'POST /orders', host: h, url, method: 'POST', path: '/orders', body: () => (h === 'node:http' ? leanBody : ffBody), asBuyers: true, baseline,
-    });
-    // Each round's request body, made once: the load generator's own work is not the system's.
-    let ffBody = '';
-    let leanBody = '';
+    // Each order case's request body for the round, made once: the load generator's own work is not the system's.
+    const orderBodies = new Map<Case, string>();
+    const orders = (h: Case['host'], url: string, baseline: string): Case => {
+      const c: Case = {
+        name: 'POST /orders', host: h, url, method: 'POST', path: '/orders', body: () => orderBodies.get(c) ?? '', asBuyers: true, baseline,
+      };
+      return c;
+    };
     const allCases: Case[] = [
       hello('hello POST', 'node:http', nodeHello),
       hello('hello POST', 'Functions Framework', ffHello),
@@ -278,8 +280,7 @@ async function main() {
       const stock = Math.max(1, Math.round(ACCEPT_SHARE * (lastRequests.get(key(c)) ?? 1000)));
       const sale = await newSale(`bench ${key(c)} ${round}`, stock);
       hotSales.set(key(c), [...(hotSales.get(key(c)) ?? []), sale]);
-      if (c.host === 'node:http') leanBody = JSON.stringify({ product_id: sale.productId });
-      else ffBody = JSON.stringify({ product_id: sale.productId });
+      orderBodies.set(c, JSON.stringify({ product_id: sale.productId }));
     };
     const run = async (c: Case, seconds: number, round: string) => {
       await prepare(c, round);
@@ -321,7 +322,7 @@ async function main() {
       };
     });
     const rpsOf = (name: string) => summary.find((s) => s.case === name)?.requests_per_s ?? NaN;
-    const rows = summary.map((s) => ({ ...s, ratio: s.baseline ? s.requests_per_s / rpsOf(s.baseline) : undefined }));
+    const rows = summary.map((s) => ({ ...s, ratio: s.baseline && Number.isFinite(rpsOf(s.baseline)) ? s.requests_per_s / rpsOf(s.baseline) : undefined }));
 
     interface SaleCheck {
       sale: string;
@@ -384,13 +385,14 @@ async function main() {
     if (!only) {
       progress(`selling out ${STOCK} units on the framework with the worker running`);
       const sellOut = await newSale('bench sell-out', STOCK);
+      const sellOutBody = JSON.stringify({ product_id: sellOut.productId });
       const sellOutCase: Case = {
         name: 'POST /orders (sell-out)',
         host: 'Functions Framework',
         url: stack.functionUrls.orders,
         method: 'POST',
         path: '/orders',
-        body: () => JSON.stringify({ product_id: sellOut.productId }),
+        body: () => sellOutBody,
         asBuyers: true,
       };
       sellOutRound = await measure(sellOutCase, 120, async () => (await tokensLeft(sellOut.saleId)) <= 0);

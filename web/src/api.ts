@@ -20,18 +20,8 @@ export interface Sale {
   server_time: string;
 }
 
-export type OrderStatus = 'pending' | 'reserved' | 'confirmed' | 'failed' | 'expired' | 'cancelled';
-
-export interface Order {
-  order_id: string;
-  user_id: string;
-  product_id: string;
-  sale_id: string;
-  status: OrderStatus;
-  failure_reason: string | null;
-  created_at: string;
-  expires_at: string | null;
-}
+// An order's shape and statuses are the functions' own (a module of types only).
+export type { Order, OrderStatus } from '../../functions/src/lib/order-row';
 
 export async function call<T>(
   method: string,

@@ -184,15 +184,10 @@ export function httpFunction(name: string, routes: Route[]): HttpHandler {
     const handler = match?.store as RouteHandler | undefined;
     try {
       if (!match || !handler) throw new ApiError('not_found', 'No such route.');
+      const send = (r: Reply) => sendJson(res, r.status, r.body, { 'x-request-id': requestId, ...r.headers });
       const reply = handler(new Context(req, match.params, url, requestId, functionLog));
-      if (reply instanceof Promise) {
-        reply.then(
-          (r) => sendJson(res, r.status, r.body, { 'x-request-id': requestId, ...r.headers }),
-          (err: unknown) => fail(req, res, requestId, err),
-        );
-      } else {
-        sendJson(res, reply.status, reply.body, { 'x-request-id': requestId, ...reply.headers });
-      }
+      if (reply instanceof Promise) reply.then(send, (err: unknown) => fail(req, res, requestId, err));
+      else send(reply);
     } catch (err) {
       fail(req, res, requestId, err);
     }

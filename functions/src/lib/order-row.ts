@@ -16,4 +16,7 @@ export interface OrderRow {
   expires_at: Date | null;
 }
 
+/** An order as the API answers it: its row, with the times as ISO strings. */
+export type Order = Omit<OrderRow, 'created_at' | 'expires_at'> & { created_at: string; expires_at: string | null };
+
 export const ORDER_COLUMNS = 'order_id, user_id, product_id, sale_id, status, failure_reason, created_at, expires_at';

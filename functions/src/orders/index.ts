@@ -15,7 +15,7 @@ import { currentSale } from '../lib/sale-state.js';
 import { cachedSaleIndex, loadSaleIntoRedis, readSaleIndex, settleInRedis, type LiveSale } from '../lib/sale-store.js';
 import { taskQueue } from '../lib/task-queue.js';
 import { endHold } from '../lib/holds.js';
-import { ORDER_COLUMNS, type OrderRow, type OrderStatus } from '../lib/order-row.js';
+import { ORDER_COLUMNS, type Order, type OrderRow, type OrderStatus } from '../lib/order-row.js';
 import { fakePaymentProvider, type PaymentProvider } from './payments.js';
 import { forgetAnswer, takeStockToken } from './take.js';
 
@@ -25,17 +25,6 @@ export const checkoutSchema = z.strictObject({ payment_token: z.string().min(1).
 
 /** The payment provider of checkout; the fake one until a real one is configured. */
 const payments: PaymentProvider = fakePaymentProvider;
-
-export interface Order {
-  order_id: string;
-  user_id: string;
-  product_id: string;
-  sale_id: string;
-  status: OrderStatus;
-  failure_reason: string | null;
-  created_at: string;
-  expires_at: string | null;
-}
 
 /** An order's record in Redis (see take-7.lua), before or after the worker wrote it down. */
 interface RedisOrderRecord {
@@ -165,10 +154,6 @@ function saleOfProductIn(sales: LiveSale[], productId: string): LiveSale | undef
   return ofProduct ? currentSale(ofProduct, Date.now()) : undefined;
 }
 
-async function saleOfProduct(productId: string, freshness: { maxAgeMs?: number }): Promise<LiveSale | undefined> {
-  return saleOfProductIn(await readSaleIndex(freshness), productId);
-}
-
 /**
  * POST /orders after authentication. The common attempt (no Idempotency-Key, the product in
  * this instance's fresh copy of the sales) is decided in one Redis round trip and a handful
@@ -177,17 +162,16 @@ async function saleOfProduct(productId: string, freshness: { maxAgeMs?: number }
 function placeOrder(req: FunctionRequest, userId: string, log: Logger): Promise<Reply> {
   const input = parseBody(req, orderSchema);
   const idempotencyKey = idempotencyKeyOf(req);
-  const copy = idempotencyKey ? undefined : cachedSaleIndex();
+  const ip = clientIp(req);
+  const copy = cachedSaleIndex();
   const known = copy && saleOfProductIn(copy, input.product_id);
-  if (known) return takeAndQueue(known, userId, clientIp(req), undefined, log);
+  if (known && !idempotencyKey) return takeAndQueue(known, userId, ip, undefined, log);
   return (async () => {
     if (idempotencyKey) await claimIdempotencyKey(userId, idempotencyKey, input);
-    const sale =
-      (await saleOfProduct(input.product_id, {})) ??
-      // Not in this instance's copy: perhaps created a moment ago; look once more, fresh.
-      (await saleOfProduct(input.product_id, { maxAgeMs: 0 }));
+    // Not in this instance's copy (or no copy): perhaps created a moment ago; read it fresh.
+    const sale = known || saleOfProductIn(await readSaleIndex({ maxAgeMs: 0 }), input.product_id);
     if (!sale) throw new ApiError('not_found', 'No sale of this product.');
-    return takeAndQueue(sale, userId, clientIp(req), idempotencyKey, log);
+    return takeAndQueue(sale, userId, ip, idempotencyKey, log);
   })();
 }
 
