@@ -15,10 +15,10 @@ test('openapi.yaml names exactly the codes of the catalogue', () => {
   assert.deepEqual([...spec.definitions.Error.properties.error.enum].sort(), Object.keys(ERRORS).sort());
 });
 
-test('every code of API.md is in the catalogue with its status', () => {
-  const apiMd = readFileSync(new URL('../../../shared/API.md', import.meta.url), 'utf8');
+test('every code of docs/api.md is in the catalogue with its status', () => {
+  const apiMd = readFileSync(new URL('../../docs/api.md', import.meta.url), 'utf8');
   for (const [, status, code] of apiMd.matchAll(/`([45]\d\d) ([a-z_]+)`/g)) {
-    assert.ok(code && code in ERRORS, `API.md's ${code} is in the catalogue`);
+    assert.ok(code && code in ERRORS, `docs/api.md's ${code} is in the catalogue`);
     assert.equal(ERRORS[code as keyof typeof ERRORS].status, Number(status), code);
   }
 });

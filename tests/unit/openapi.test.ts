@@ -1,6 +1,6 @@
 // openapi.yaml as Google API Gateway takes it: valid Swagger 2.0 (a maintained validator),
-// every route of API.md, and every operation with an operationId, a backend, and a security
-// requirement unless API.md says anyone may call it.
+// every route of the API reference (docs/api.md), and every operation with an operationId, a
+// backend, and a security requirement unless the reference says anyone may call it.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -30,9 +30,9 @@ function rendered(): Record<string, unknown> {
   return parse(text) as Record<string, unknown>;
 }
 
-/** `METHOD /path` of every call in API.md's tables, and whether anyone may make it. */
+/** `METHOD /path` of every call in docs/api.md's tables, and whether anyone may make it. */
 function contract(): { call: string; anyone: boolean }[] {
-  const apiMd = readFileSync(path.join(ROOT, '../shared/API.md'), 'utf8');
+  const apiMd = readFileSync(path.join(ROOT, 'docs/api.md'), 'utf8');
   const calls: { call: string; anyone: boolean }[] = [];
   for (const line of apiMd.split('\n')) {
     const m = /^\| `(GET|POST|PUT|PATCH|DELETE) (\/[^`]*)`(.*)$/.exec(line);
@@ -50,10 +50,10 @@ test('openapi.yaml is valid Swagger 2.0', async () => {
   assert.equal(api.swagger, '2.0');
 });
 
-test('every call of API.md is an operation; anyone-calls are open, the rest need the JWT', () => {
+test('every call of docs/api.md is an operation; anyone-calls are open, the rest need the JWT', () => {
   const paths = rendered().paths as Record<string, Record<string, Operation>>;
   const calls = contract();
-  assert.ok(calls.length >= 13, `${calls.length} calls read from API.md`);
+  assert.ok(calls.length >= 13, `${calls.length} calls read from docs/api.md`);
   for (const { call, anyone } of calls) {
     const [method, p] = call.split(' ') as [string, string];
     const op = paths[p]?.[method];
