@@ -1,4 +1,4 @@
-// The local stack of DESIGN.md §7, from nothing: Redis, PostgreSQL, migrations, every function
+// The local stack of docs/design.md §7, from nothing: Redis, PostgreSQL, migrations, every function
 // on its own port under the Functions Framework, the task dispatcher and the gateway.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, rmSync } from 'node:fs';

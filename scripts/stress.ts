@@ -1,6 +1,6 @@
 // npm run stress [-- --short]: brings up its own stack, seeds buyers and a sale, runs
 // artillery/flash-sale.yml against the gateway, prints artillery's summary, then checks the
-// invariants of DESIGN.md §5 against the attempts artillery recorded. Exits non-zero when an
+// invariants of docs/design.md §5 against the attempts artillery recorded. Exits non-zero when an
 // `ensure` threshold or an invariant fails.
 import { spawn } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';

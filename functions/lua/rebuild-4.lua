@@ -12,7 +12,7 @@
 
   Returns 1 when it wrote the keys, 0 when another caller had already done so.
 
-  Race-safe (DESIGN.md §6, Redis restarted empty): check and write are one atomic step,
+  Race-safe (docs/design.md §6, Redis restarted empty): check and write are one atomic step,
   so of many concurrent rebuilds exactly one wins and none overwrites a sale in use.
 ]]
 if redis.call('EXISTS', KEYS[1]) == 1 then

@@ -9,7 +9,7 @@
   ARGV[3] tokens left as they must be   ARGV[4] confirmed as it must be
 
   Returns 1 when it repaired, 0 when the counts moved meanwhile or the sale is not loaded.
-  Restores DESIGN.md §5 invariant 4 (conservation) after a loss or a missed settle.
+  Restores docs/design.md §5 invariant 4 (conservation) after a loss or a missed settle.
 ]]
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return 0

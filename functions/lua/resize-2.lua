@@ -9,7 +9,7 @@
   Returns {code, taken}: code 0 applied, 1 refused because fewer than `taken` units
   (sold, held or pending) would remain, 2 not loaded (rebuild from PostgreSQL instead).
 
-  Holds DESIGN.md §5 invariants 1 and 4: tokens left = new total - tokens taken, so a
+  Holds docs/design.md §5 invariants 1 and 4: tokens left = new total - tokens taken, so a
   change of stock never sells a unit twice nor loses one that is out.
 ]]
 local total = redis.call('HGET', KEYS[1], 'stock_total')

@@ -14,7 +14,7 @@
   Returns 0 when it changed something, 1 when the outcome was already recorded, 2 when
   the sale's keys are missing (nothing written).
 
-  Holds DESIGN.md §5 invariant 4 (conservation): a token is given back at most once per
+  Holds docs/design.md §5 invariant 4 (conservation): a token is given back at most once per
   order, however often the worker delivers or retries, and only if the order held one.
   A record missing after a Redis loss means the rebuild counted stock from PostgreSQL
   without this order: a live outcome then takes its token, an ended one gives none back.

@@ -25,7 +25,7 @@
     6 rate limited     retry_after_ms says when to come back
   and replayed = 1 when the answer is the stored first answer to this Idempotency-Key.
 
-  Holds DESIGN.md §5 invariant 1 on the Redis side (stock never goes below zero),
+  Holds docs/design.md §5 invariant 1 on the Redis side (stock never goes below zero),
   invariant 2 (one live order per buyer and sale) and invariant 6 (a repeated request never
   takes a second unit): check and write are one atomic step.
 ]]

@@ -1,5 +1,5 @@
 -- Up Migration
--- Users, products, flash sales and orders, with the constraints of DESIGN.md §3 that
+-- Users, products, flash sales and orders, with the constraints of docs/design.md §3 that
 -- make PostgreSQL the final word on "no oversell" and "one per user".
 
 CREATE EXTENSION IF NOT EXISTS btree_gist;
@@ -51,7 +51,7 @@ CREATE TABLE orders (
   expires_at     timestamptz,
   CONSTRAINT orders_failure_has_reason CHECK ((status = 'failed') = (failure_reason IS NOT NULL))
 );
--- One live order per user and product (DESIGN.md §5 invariant 2).
+-- One live order per user and product (docs/design.md §5 invariant 2).
 CREATE UNIQUE INDEX orders_one_live_per_user_product
   ON orders (user_id, product_id) WHERE status IN ('pending', 'reserved', 'confirmed');
 CREATE INDEX orders_by_user ON orders (user_id, created_at DESC);

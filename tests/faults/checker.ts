@@ -1,6 +1,6 @@
 // A Jepsen-style checker: a history of every purchase attempt (ok = 202, fail = a refusal,
 // info = unknown: timeout, 5xx, dropped connection), checked after quiescence against
-// PostgreSQL and Redis for the invariants of DESIGN.md §5, with counts per violation.
+// PostgreSQL and Redis for the invariants of docs/design.md §5, with counts per violation.
 import type pg from 'pg';
 import type { Redis } from 'ioredis';
 

@@ -1,7 +1,7 @@
 // The fault suite: a sale under a burst of 1,000 distinct buyers while something breaks —
 // Redis flushed or killed, the worker or PostgreSQL stopped, tasks delivered twice, the
 // order function dying between take and enqueue, clients vanishing, one buyer clicking 20
-// times — and the checker finding no violation of DESIGN.md §5 once the fault has healed.
+// times — and the checker finding no violation of docs/design.md §5 once the fault has healed.
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
@@ -151,7 +151,7 @@ async function burst(options: BurstOptions): Promise<void> {
 }
 
 /**
- * `ordersMayFail`: only where DESIGN.md §6 lets accepted orders end `failed` (Redis lost its
+ * `ordersMayFail`: only where docs/design.md §6 lets accepted orders end `failed` (Redis lost its
  * keys mid-sale: units taken again are refused by PostgreSQL). Everywhere else nothing is lost:
  * every unit is sold and no order fails, which the invariants alone would not catch (an order
  * that failed for good makes "no undersell" vacuous).
@@ -171,7 +171,7 @@ async function runCase(
   assert.deepEqual(
     Object.entries(violations).filter(([, n]) => n > 0),
     [],
-    'no invariant of DESIGN.md §5 is violated',
+    'no invariant of docs/design.md §5 is violated',
   );
   assert.equal(facts.live, facts.stock, 'every unit sold: a thousand buyers for the stock');
   if (!options.ordersMayFail) assert.equal(facts.failed, 0, 'nothing lost: no accepted order failed');

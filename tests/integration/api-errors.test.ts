@@ -1,4 +1,4 @@
-// Every error code of API.md that the purchase path has, through the gateway: status and body.
+// Every error code of docs/api.md that the purchase path has, through the gateway: status and body.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, describe, test } from 'node:test';

@@ -1,5 +1,5 @@
 // A crowd at once: 2,000 distinct buyers and 200 repeats against a stock of 100.
-// Exactly 100 units are sold, once each, one per buyer (DESIGN.md §5 invariants 1, 2, 4).
+// Exactly 100 units are sold, once each, one per buyer (docs/design.md §5 invariants 1, 2, 4).
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { api, closeHelpers, createSale, database, eventually, mintToken, seedUsers, type SaleBody } from '../helpers.ts';

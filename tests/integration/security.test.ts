@@ -1,4 +1,4 @@
-// DESIGN.md §5 invariant 7 through the gateway: forged, expired, `alg: none`, HS256 and
+// docs/design.md §5 invariant 7 through the gateway: forged, expired, `alg: none`, HS256 and
 // wrongly signed tokens are 401; a user's token is 403 on admin routes; claims cannot be injected.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';

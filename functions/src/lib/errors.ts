@@ -1,6 +1,6 @@
 // The catalogue of every error code a client can see: its HTTP status and default message.
-// API.md names the codes; `internal` and `unavailable` are the two server-side answers it
-// needs as well (see openapi.yaml's Error definition).
+// openapi.yaml's Error definition and docs/api.md's catalogue list the same codes (unit tests
+// keep the three equal); `internal` and `unavailable` are the two server-side answers.
 
 export const ERRORS = {
   invalid_request: { status: 400, message: 'The request is not valid.' },

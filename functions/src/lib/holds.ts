@@ -1,4 +1,4 @@
-// The end of a hold (DESIGN.md §4 step 4): checkout, cancel or expiry, each ONE PostgreSQL
+// The end of a hold (docs/design.md §4, Holds): checkout, cancel or expiry, each ONE PostgreSQL
 // transaction that locks the order, decides by PostgreSQL's clock, moves the status and
 // `sold`, and only then tells Redis, which gives the unit back at most once.
 import type pg from 'pg';

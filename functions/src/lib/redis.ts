@@ -43,7 +43,7 @@ export interface FlashRedis extends Redis {
   runScript(name: ScriptName, keys: string[], args: ScriptArg[]): Promise<unknown>;
 }
 
-/** A client with the scripts defined; `keyPrefix` is the test isolation of DESIGN.md. */
+/** A client with the scripts defined; `keyPrefix` is the test isolation of docs/design.md §3. */
 export function createRedis(options: RedisOptions = {}): FlashRedis {
   const cfg = config();
   const client = new Redis(cfg.REDIS_URL, {

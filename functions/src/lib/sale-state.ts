@@ -31,7 +31,7 @@ export function currentSale<S extends Windowed>(sales: readonly S[], nowMs: numb
   return next ?? last;
 }
 
-/** Active and upcoming first (soonest first), then ended (newest first), as API.md lists them. */
+/** Active and upcoming first (soonest first), then ended (newest first), as docs/api.md lists them. */
 export function compareForListing(a: Windowed, b: Windowed, nowMs: number): number {
   const aEnded = Date.parse(a.ends_at) <= nowMs;
   const bEnded = Date.parse(b.ends_at) <= nowMs;

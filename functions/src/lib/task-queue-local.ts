@@ -1,4 +1,4 @@
-// The local adapter of the TaskQueue port: a BullMQ queue on the same Redis (DESIGN.md §7).
+// The local adapter of the TaskQueue port: a BullMQ queue on the same Redis (docs/design.md §7).
 // Job id = task name (dedup), attempts and backoff = the Cloud Tasks queue's retry config.
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';

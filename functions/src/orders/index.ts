@@ -100,7 +100,7 @@ async function writtenOrder(orderId: string, userId: string): Promise<Order | un
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
 
-/** `Idempotency-Key`, also read as `x-idempotency-key` (API.md). */
+/** `Idempotency-Key`, also read as `x-idempotency-key` (docs/api.md). */
 function idempotencyKeyOf(req: IncomingMessage): string | undefined {
   const raw = req.headers['idempotency-key'] ?? req.headers['x-idempotency-key'];
   const key = Array.isArray(raw) ? raw[0] : raw;
