@@ -37,8 +37,18 @@ export const configSchema = z.object({
   TASKS_PROJECT: z.string().default(''),
   TASKS_LOCATION: z.string().default('europe-west1'),
   TASKS_QUEUE: z.string().default('orders'),
-  /** The order-worker function's base URL; each kind of task has its path below it. */
+  /** The order-worker function's base URL; each kind of task has its path below it (its own path kept). */
   WORKER_URL: z.string().url().default('http://127.0.0.1:8084/'),
+  /** The OIDC audience of tasks; default: WORKER_URL without a trailing slash (Cloud Run takes its run.app URL). */
+  WORKER_AUDIENCE: z.string().min(1).optional(),
+  /**
+   * host:port of a Cloud Tasks API spoken in plaintext gRPC without Google credentials (the
+   * local cloud-parity run's stand-in); unset: Google's API with the instance's credentials.
+   */
+  TASKS_API_ENDPOINT: z
+    .string()
+    .regex(/^[^\s:/]+:\d{1,5}$/, 'host:port')
+    .optional(),
   /** The service account whose OIDC token Cloud Tasks attaches to each push. */
   TASKS_SERVICE_ACCOUNT: z.string().default(''),
   /** Where the local task queue (BullMQ) keeps its jobs; default: REDIS_URL. */
