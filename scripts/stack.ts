@@ -88,7 +88,7 @@ function spawnFunction(name: FunctionName, port: number, env: Record<string, str
 
 async function healthy(url: string): Promise<boolean> {
   try {
-    const answer = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2000) });
+    const answer = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) });
     return answer.ok;
   } catch {
     return false;
