@@ -1,5 +1,6 @@
 // Every setting of every function: one zod schema over the environment, parsed once at cold start.
 import { z } from 'zod';
+import { isPrivateKeySetting, publicKeyPems } from './keys.js';
 
 const commaList = z
   .string()
@@ -26,10 +27,15 @@ export const configSchema = z.object({
   AUTH_MODE: z.enum(['gateway', 'bearer']).default('bearer'),
   JWT_ISSUER: z.string().default('http://localhost:8080'),
   JWT_AUDIENCE: z.string().default('flash-sale'),
-  /** Where bearer-mode functions fetch the public keys. */
-  JWKS_URL: z.string().url().default('http://127.0.0.1:8081/.well-known/jwks.json'),
-  /** The ES256 private key (a JWK as JSON, with `kid`); only the users function needs it. */
-  JWT_PRIVATE_JWK: z.string().optional(),
+  /** Where bearer-mode functions fetch the public keys (the jwks function). */
+  JWKS_URL: z.string().url().default('http://127.0.0.1:8086/.well-known/jwks.json'),
+  /** The ES256 signing key, a PKCS#8 PEM or a private P-256 JWK as JSON; only the users function needs it. */
+  JWT_PRIVATE_KEY: z.string().refine(isPrivateKeySetting, 'a P-256 private key: PKCS#8 PEM or a private JWK').optional(),
+  /** The SPKI PEM public keys the jwks function publishes, the current one first; only it needs them. */
+  JWT_PUBLIC_KEYS: z
+    .string()
+    .refine((text) => publicKeyPems(text) !== undefined, 'one or more P-256 SPKI PEM public keys')
+    .optional(),
   TOKEN_TTL_SECONDS: positiveInt(3600),
   ADMIN_EMAILS: commaList,
   /** `local`: BullMQ on the same Redis; `cloud-tasks`: Google Cloud Tasks. */
