@@ -23,6 +23,12 @@ export const configSchema = z.object({
   REDIS_TLS_CA: z.string().optional(),
   DATABASE_URL: z.string().default('postgres://postgres:postgres@127.0.0.1:5440/flashsale'),
   DATABASE_POOL_SIZE: positiveInt(10),
+  /**
+   * The CA (PEM) of the PostgreSQL server's certificate: when set, connections use TLS and verify
+   * the chain but not the host name (verify-ca: Cloud SQL's certificate names project:instance,
+   * not the private IP). DATABASE_URL must then carry no ssl parameter, which would override it.
+   */
+  DATABASE_CA: z.string().includes('-----BEGIN CERTIFICATE-----', { message: 'a PEM certificate' }).optional(),
   /** `gateway`: trust the verified claims API Gateway passes; `bearer`: verify the token here. */
   AUTH_MODE: z.enum(['gateway', 'bearer']).default('bearer'),
   JWT_ISSUER: z.string().default('http://localhost:8080'),
@@ -81,6 +87,18 @@ export const configSchema = z.object({
   SALES_CACHE_MS: z.coerce.number().int().min(0).max(1000).default(500),
 });
 
+/** URL parameters through which pg-connection-string replaces a pool's whole `ssl` option. */
+const URL_SSL_PARAMS = ['ssl', 'sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'uselibpqcompat', 'sslnegotiation'];
+
+function urlSslParams(databaseUrl: string): string[] {
+  try {
+    const params = new URL(databaseUrl).searchParams;
+    return URL_SSL_PARAMS.filter((name) => params.has(name));
+  } catch {
+    return [];
+  }
+}
+
 export type Config = z.infer<typeof configSchema>;
 
 /**
@@ -111,8 +129,16 @@ export function config(): Config {
   return cached;
 }
 
+/** The schema with the checks that span settings. */
+const checkedSchema = configSchema.superRefine((cfg, ctx) => {
+  const sslParams = cfg.DATABASE_CA ? urlSslParams(cfg.DATABASE_URL) : [];
+  if (sslParams.length > 0) {
+    ctx.addIssue({ code: 'custom', path: ['DATABASE_URL'], message: `with DATABASE_CA set, remove ${sslParams.join(', ')} (it would replace the CA check)` });
+  }
+});
+
 export function parseConfig(env: NodeJS.ProcessEnv): Config {
-  const parsed = configSchema.safeParse(env);
+  const parsed = checkedSchema.safeParse(env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new Error(`invalid configuration: ${problems}`);
