@@ -172,6 +172,7 @@ export async function startStack(profile: StackProfile): Promise<Stack> {
       JWT_PRIVATE_KEY: keys.privateKey,
       JWT_PUBLIC_KEYS: keys.publicKeys,
       ADMIN_EMAILS: profile.adminEmails,
+      CORS_ALLOWED_ORIGINS: `http://localhost:${profile.webPort ?? 5173}`,
       TASK_QUEUE: 'local',
       TASKS_QUEUE: 'orders',
       WORKER_URL: `${functionUrls['order-worker']}/`,
@@ -224,6 +225,8 @@ export async function startStack(profile: StackProfile): Promise<Stack> {
         jwt_issuer: env.JWT_ISSUER ?? '',
         jwt_audience: env.JWT_AUDIENCE ?? '',
         jwks_url: functionUrls.jwks,
+        // Locally there is no managed service; the name only has to be filled in.
+        managed_service: 'flash-sale.local',
       },
     });
     await new Promise<void>((resolve, reject) => {

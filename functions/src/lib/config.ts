@@ -12,6 +12,17 @@ const commaList = z
       .filter((e) => e.length > 0),
   );
 
+/** Browser origins (scheme://host[:port]), compared as browsers send them: lower case, no trailing slash. */
+const originList = z
+  .string()
+  .default('http://localhost:5173')
+  .transform((s) =>
+    s
+      .split(',')
+      .map((o) => o.trim().toLowerCase().replace(/\/+$/, ''))
+      .filter((o) => o.length > 0),
+  );
+
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
 export const configSchema = z.object({
@@ -43,6 +54,8 @@ export const configSchema = z.object({
     .refine((text) => publicKeyPems(text) !== undefined, 'one or more P-256 SPKI PEM public keys')
     .optional(),
   TOKEN_TTL_SECONDS: positiveInt(3600),
+  /** Origins whose browsers may call the API (CORS), comma-separated; default: the local web client. */
+  CORS_ALLOWED_ORIGINS: originList,
   ADMIN_EMAILS: commaList,
   /** `local`: BullMQ on the same Redis; `cloud-tasks`: Google Cloud Tasks. */
   TASK_QUEUE: z.enum(['local', 'cloud-tasks']).default('local'),
@@ -65,6 +78,12 @@ export const configSchema = z.object({
   TASKS_SERVICE_ACCOUNT: z.string().default(''),
   /** Where the local task queue (BullMQ) keeps its jobs; default: REDIS_URL. */
   QUEUE_REDIS_URL: z.string().url().optional(),
+  /**
+   * Which X-Forwarded-For entry, counted from the right (1 = the last), is the client's address:
+   * entries further left are the client's own say. The local gateway appends one (1); Google's
+   * front ends append `<client-ip>, <lb-ip>` (2; for API Gateway unconfirmed).
+   */
+  FORWARDED_FOR_HOP: positiveInt(1),
   /** POST /orders attempts per user and per client IP on one sale (0: no limit), and bursts. */
   ORDER_RATE_USER_PER_SECOND: z.coerce.number().min(0).default(2),
   ORDER_RATE_USER_BURST: positiveInt(5),
