@@ -10,7 +10,7 @@ import { localSigningKey } from './local/keys.ts';
 import { ensureDatabase, startPostgres } from './local/postgres.ts';
 import { startRedis, type LocalRedis, type RunningService } from './local/redis.ts';
 import { progress, waitFor } from './local/system.ts';
-import { migrate } from './migrate.ts';
+import { migrate } from '../functions/src/lib/migrate.ts';
 import { startDispatcher } from './task-dispatcher.ts';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));

@@ -102,6 +102,14 @@ export const configSchema = z.object({
     .enum(['0', '1'])
     .default('0')
     .transform((v) => v === '1'),
+  /**
+   * Apply functions/migrations at cold start, before serving (node-pg-migrate's advisory lock
+   * lets many instances start together): private-IP Cloud SQL is out of an operator's reach.
+   */
+  MIGRATE_ON_START: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
   /** How long the in-process copy of the sale list is trusted. */
   SALES_CACHE_MS: z.coerce.number().int().min(0).max(1000).default(500),
 });
