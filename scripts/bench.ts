@@ -206,7 +206,7 @@ async function main() {
     // The price of a promise on each host: the framework runs every request in a domain.
     const ffHelloAwaits = helloFf(BASE + 15, { AWAITS: String(AWAITS) });
     const nodeHelloAwaits = helloNode(BASE + 16, { AWAITS: String(AWAITS) });
-    await Promise.all([up(lean, '/healthz'), up(nodeHello), up(ffHello), up(expressHello), up(ffHelloAwaits), up(nodeHelloAwaits)]);
+    await Promise.all([up(lean, '/health'), up(nodeHello), up(ffHello), up(expressHello), up(ffHelloAwaits), up(nodeHelloAwaits)]);
 
     progress('seeding buyers');
     const { rows: users } = await db.query<{ user_id: string }>(

@@ -1,6 +1,7 @@
 // The local stand-in for Google API Gateway: routes each operation of openapi.yaml to its
-// function (x-google-backend), checks JWTs as the gateway does (issuer, JWKS, audience) and
-// passes the verified claims in X-Apigateway-Api-Userinfo.
+// function (x-google-backend), checks JWTs as the gateway does (issuer, JWKS, audience),
+// passes the verified claims in X-Apigateway-Api-Userinfo, sends OPTIONS of any known path to
+// its backend unchecked (allowCors), and appends the caller's address to X-Forwarded-For.
 import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -32,7 +33,10 @@ interface GoogleOperation {
 type SwaggerDoc = {
   securityDefinitions?: Record<string, Record<string, string>>;
   paths: Record<string, Record<string, GoogleOperation>>;
+  'x-google-endpoints'?: { name?: string; allowCors?: boolean }[];
 };
+
+const OPERATION_METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
 
 /** Fills ${name} placeholders, as terraform's templatefile does at deploy time. */
 export function fillTemplate(text: string, variables: Record<string, string>): string {
@@ -57,6 +61,8 @@ export async function loadGatewayConfig(options: GatewayOptions) {
   return {
     router: new OpenAPIRouter({ definition: openapi }),
     operations,
+    /** x-google-endpoints allowCors: every path takes OPTIONS to its backend, unauthenticated (CLOUD.md §3). */
+    allowCors: (swagger['x-google-endpoints'] ?? []).some((e) => e.allowCors === true),
     verify: createTokenVerifier({
       keys: createRemoteJWKSet(new URL(scheme['x-google-jwks_uri'])),
       issuer: scheme['x-google-issuer'],
@@ -79,23 +85,47 @@ async function readBody(req: http.IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/**
+ * X-Forwarded-For as Google's front ends pass it on: whatever the client sent, then the address
+ * the connection came from, appended — never replaced, so the functions count hops from the right.
+ */
+export function forwardedFor(sent: string | string[] | undefined, socketAddress: string | undefined): string {
+  const previous = (Array.isArray(sent) ? sent.join(', ') : sent)?.trim();
+  const address = socketAddress ?? 'unknown';
+  return previous ? `${previous}, ${address}` : address;
+}
+
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer', 'content-length']);
 
 export async function createGateway(options: GatewayOptions): Promise<http.Server> {
-  const { router, operations, verify } = await loadGatewayConfig(options);
+  const { router, operations, verify, allowCors } = await loadGatewayConfig(options);
+  /** The operation of a path whatever its method: where API Gateway sends the path's OPTIONS. */
+  const anyOperationOf = (path: string, headers: Record<string, string>) => {
+    for (const method of OPERATION_METHODS) {
+      const match = router.matchOperation({ method, path, headers, query: '' });
+      if (match?.operationId) return operations.get(match.operationId);
+    }
+    return undefined;
+  };
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 
   return http.createServer((req, res) => {
     const requestId = requestIdOf(req);
     void (async () => {
       const [path = '/', query = ''] = (req.url ?? '/').split('?', 2);
-      const match = router.matchOperation({
-        method: (req.method ?? 'GET').toLowerCase(),
-        path,
-        headers: req.headers as Record<string, string>,
-        query,
-      });
-      const operation = match?.operationId ? operations.get(match.operationId) : undefined;
+      const preflight = allowCors && req.method === 'OPTIONS';
+      let operation: GoogleOperation | undefined;
+      if (preflight) {
+        operation = anyOperationOf(path, req.headers as Record<string, string>);
+      } else {
+        const match = router.matchOperation({
+          method: (req.method ?? 'GET').toLowerCase(),
+          path,
+          headers: req.headers as Record<string, string>,
+          query,
+        });
+        operation = match?.operationId ? operations.get(match.operationId) : undefined;
+      }
       const backend = operation?.['x-google-backend'];
       if (!operation || !backend) throw new ApiError('not_found', 'No such route.');
 
@@ -104,8 +134,8 @@ export async function createGateway(options: GatewayOptions): Promise<http.Serve
         if (!HOP_BY_HOP.has(name) && name !== GATEWAY_USERINFO_HEADER) headers[name] = value;
       }
       headers['x-request-id'] = requestId;
-      headers['x-forwarded-for'] = req.socket.remoteAddress ?? '';
-      if (operation.security && operation.security.length > 0) {
+      headers['x-forwarded-for'] = forwardedFor(req.headers['x-forwarded-for'], req.socket.remoteAddress);
+      if (!preflight && operation.security && operation.security.length > 0) {
         const { claims } = await verify(bearerToken(req));
         headers[GATEWAY_USERINFO_HEADER] = Buffer.from(JSON.stringify(claims)).toString('base64url');
         // API Gateway moves the caller's token aside and authenticates itself to the backend.

@@ -8,8 +8,9 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { hashPassword } from '../functions/src/users/passwords.ts';
-import { signAccessToken, signingKeyFromJwk } from '../functions/src/users/tokens.ts';
-import { localSigningJwk } from './local/keys.ts';
+import { signingKeyFromSetting } from '../functions/src/lib/keys.ts';
+import { signAccessToken } from '../functions/src/users/tokens.ts';
+import { localSigningKey } from './local/keys.ts';
 import { progress } from './local/system.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -28,7 +29,7 @@ export interface SeedOptions {
 export async function seedUsers(options: SeedOptions): Promise<void> {
   const password = `seeded-${randomBytes(6).toString('hex')}`;
   const hash = await hashPassword(password);
-  const key = await signingKeyFromJwk(await localSigningJwk(path.join(ROOT, '.local')));
+  const key = await signingKeyFromSetting((await localSigningKey(path.join(ROOT, '.local'))).privateKey);
   mkdirSync(path.dirname(options.out), { recursive: true });
   const csv = createWriteStream(options.out);
   csv.write('email,password,user_id,token\n');

@@ -6,18 +6,18 @@ import type http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createGateway } from './gateway.ts';
-import { localSigningJwk } from './local/keys.ts';
+import { localSigningKey } from './local/keys.ts';
 import { ensureDatabase, startPostgres } from './local/postgres.ts';
 import { startRedis, type LocalRedis, type RunningService } from './local/redis.ts';
 import { progress, waitFor } from './local/system.ts';
-import { migrate } from './migrate.ts';
+import { migrate } from '../functions/src/lib/migrate.ts';
 import { startDispatcher } from './task-dispatcher.ts';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const FRAMEWORK_MAIN = path.join(ROOT, 'node_modules/@google-cloud/functions-framework/build/src/main.js');
 
 /** Every function the stack runs, with its port offset from the gateway's port. */
-export const LOCAL_FUNCTIONS = { users: 1, sales: 2, orders: 3, 'order-worker': 4, sweeper: 5 } as const;
+export const LOCAL_FUNCTIONS = { users: 1, sales: 2, orders: 3, 'order-worker': 4, sweeper: 5, jwks: 6 } as const;
 export type FunctionName = keyof typeof LOCAL_FUNCTIONS;
 
 export interface StackProfile {
@@ -88,7 +88,7 @@ function spawnFunction(name: FunctionName, port: number, env: Record<string, str
 
 async function healthy(url: string): Promise<boolean> {
   try {
-    const answer = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2000) });
+    const answer = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) });
     return answer.ok;
   } catch {
     return false;
@@ -156,6 +156,7 @@ export async function startStack(profile: StackProfile): Promise<Stack> {
       Object.entries(LOCAL_FUNCTIONS).map(([name, offset]) => [name, `http://127.0.0.1:${profile.gatewayPort + offset}`]),
     ) as Record<FunctionName, string>;
     const gatewayUrl = `http://localhost:${profile.gatewayPort}`;
+    const keys = await localSigningKey(path.join(ROOT, '.local'));
     const env: Record<string, string> = {
       NODE_ENV: profile.name === 'test' ? 'test' : 'development',
       REDIS_URL: redisService.url,
@@ -167,9 +168,11 @@ export async function startStack(profile: StackProfile): Promise<Stack> {
       AUTH_MODE: 'gateway',
       JWT_ISSUER: gatewayUrl,
       JWT_AUDIENCE: 'flash-sale',
-      JWKS_URL: `${functionUrls.users}/.well-known/jwks.json`,
-      JWT_PRIVATE_JWK: await localSigningJwk(path.join(ROOT, '.local')),
+      JWKS_URL: `${functionUrls.jwks}/.well-known/jwks.json`,
+      JWT_PRIVATE_KEY: keys.privateKey,
+      JWT_PUBLIC_KEYS: keys.publicKeys,
       ADMIN_EMAILS: profile.adminEmails,
+      CORS_ALLOWED_ORIGINS: `http://localhost:${profile.webPort ?? 5173}`,
       TASK_QUEUE: 'local',
       TASKS_QUEUE: 'orders',
       WORKER_URL: `${functionUrls['order-worker']}/`,
@@ -221,7 +224,9 @@ export async function startStack(profile: StackProfile): Promise<Stack> {
         orders_url: functionUrls.orders,
         jwt_issuer: env.JWT_ISSUER ?? '',
         jwt_audience: env.JWT_AUDIENCE ?? '',
-        jwks_uri: env.JWKS_URL ?? '',
+        jwks_url: functionUrls.jwks,
+        // Locally there is no managed service; the name only has to be filled in.
+        managed_service: 'flash-sale.local',
       },
     });
     await new Promise<void>((resolve, reject) => {

@@ -8,9 +8,10 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { signAccessToken, signingKeyFromJwk } from '../functions/src/users/tokens.ts';
+import { signingKeyFromSetting } from '../functions/src/lib/keys.ts';
+import { signAccessToken } from '../functions/src/users/tokens.ts';
 import { checkWhenQuiet, History, type Attempt } from '../tests/faults/checker.ts';
-import { localSigningJwk } from './local/keys.ts';
+import { localSigningKey } from './local/keys.ts';
 import { progress } from './local/system.ts';
 import { seedUsers } from './seed-users.ts';
 import { ROOT, startStack } from './stack.ts';
@@ -48,7 +49,7 @@ try {
     audience: env.JWT_AUDIENCE ?? '',
     ttlSeconds: 3600,
   });
-  const key = await signingKeyFromJwk(await localSigningJwk(path.join(ROOT, '.local')));
+  const key = await signingKeyFromSetting((await localSigningKey(path.join(ROOT, '.local'))).privateKey);
   const admin = await signAccessToken(key, { userId: crypto.randomUUID(), role: 'admin' }, {
     issuer: env.JWT_ISSUER ?? '',
     audience: env.JWT_AUDIENCE ?? '',

@@ -3,7 +3,8 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { Role } from '../functions/src/lib/auth.ts';
-import { signAccessToken, signingKeyFromJwk } from '../functions/src/users/tokens.ts';
+import { signingKeyFromSetting } from '../functions/src/lib/keys.ts';
+import { signAccessToken } from '../functions/src/users/tokens.ts';
 
 function required(name: string): string {
   const value = process.env[name];
@@ -12,7 +13,7 @@ function required(name: string): string {
 }
 
 export const gatewayUrl = () => required('TEST_GATEWAY_URL');
-export const functionUrl = (name: 'users' | 'sales' | 'orders' | 'order-worker' | 'sweeper') =>
+export const functionUrl = (name: 'users' | 'sales' | 'orders' | 'order-worker' | 'sweeper' | 'jwks') =>
   (JSON.parse(required('TEST_FUNCTION_URLS')) as Record<string, string>)[name] as string;
 
 export interface Answer<T = Record<string, unknown>> {
@@ -49,7 +50,7 @@ export async function closeHelpers(): Promise<void> {
 
 /** A token for `userId`, signed with the stack's own key, as POST /users/authenticate issues. */
 export async function mintToken(userId: string, role: Role = 'user', ttlSeconds = 600): Promise<string> {
-  const key = await signingKeyFromJwk(required('JWT_PRIVATE_JWK'));
+  const key = await signingKeyFromSetting(required('JWT_PRIVATE_KEY'));
   return signAccessToken(key, { userId, role }, {
     issuer: required('JWT_ISSUER'),
     audience: required('JWT_AUDIENCE'),

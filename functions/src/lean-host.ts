@@ -3,6 +3,7 @@
 // Usage: TARGET=orders PORT=8080 node dist/lean-host.js
 import http from 'node:http';
 import { log } from './lib/log.js';
+import { beforeServing } from './lib/startup.js';
 import { FUNCTION_TARGETS, type FunctionTarget } from './targets.js';
 
 const target = process.env.TARGET as FunctionTarget | undefined;
@@ -11,6 +12,7 @@ if (!handler) {
   console.error(`TARGET must be one of: ${Object.keys(FUNCTION_TARGETS).join(', ')}`);
   process.exit(2);
 }
+await beforeServing(); // settings checked, schema current (MIGRATE_ON_START), or the instance stops here
 const port = Number(process.env.PORT ?? 8080);
 const server = http.createServer((req, res) => void handler(req, res));
 server.keepAliveTimeout = 65_000; // longer than the load balancer's, so it never reuses a closed socket

@@ -1,15 +1,27 @@
-// The local JWT signing key: made once per checkout and kept under .local/ (never committed).
+// The local JWT signing key: made once per checkout and kept under .local/ (never committed),
+// a PKCS#8 PEM as terraform's tls_private_key gives, with the public PEM the jwks function lists.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { generateKeyPair } from 'jose';
-import { exportPrivateJwk } from '../../functions/src/users/tokens.ts';
+import { exportPKCS8, generateKeyPair } from 'jose';
+import { publicKeyPem, signingKeyFromSetting } from '../../functions/src/lib/keys.ts';
 
-export async function localSigningJwk(dir: string): Promise<string> {
-  const file = path.join(dir, 'jwt-signing-key.json');
-  if (existsSync(file)) return readFileSync(file, 'utf8');
-  const { privateKey } = await generateKeyPair('ES256', { extractable: true });
-  const jwk = JSON.stringify(await exportPrivateJwk(privateKey, `local-${Date.now().toString(36)}`));
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(file, jwk, { mode: 0o600 });
-  return jwk;
+export interface LocalKeys {
+  /** JWT_PRIVATE_KEY of the users function. */
+  privateKey: string;
+  /** JWT_PUBLIC_KEYS of the jwks function. */
+  publicKeys: string;
+}
+
+export async function localSigningKey(dir: string): Promise<LocalKeys> {
+  const file = path.join(dir, 'jwt-signing-key.pem');
+  let privateKey: string;
+  if (existsSync(file)) {
+    privateKey = readFileSync(file, 'utf8');
+  } else {
+    const pair = await generateKeyPair('ES256', { extractable: true });
+    privateKey = await exportPKCS8(pair.privateKey);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(file, privateKey, { mode: 0o600 });
+  }
+  return { privateKey, publicKeys: await publicKeyPem(await signingKeyFromSetting(privateKey)) };
 }

@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, test } from 'node:test';
-import { generateKeyPair, importJWK, SignJWT } from 'jose';
+import { generateKeyPair, SignJWT } from 'jose';
+import { signingKeyFromSetting } from '../../functions/src/lib/keys.ts';
 import { admin, api, buyer, closeHelpers, createSale, mintToken } from '../helpers.ts';
 
 after(closeHelpers);
@@ -60,8 +61,8 @@ test('an expired token is 401; a malformed header is 401', async () => {
 });
 
 test('a token for another audience or issuer is 401', async () => {
-  const key = JSON.parse(process.env.JWT_PRIVATE_JWK ?? '{}') as Record<string, string>;
-  const signing = await importJWK(key, 'ES256');
+  const key = await signingKeyFromSetting(process.env.JWT_PRIVATE_KEY ?? '');
+  const signing = key.privateKey;
   const wrongAudience = await new SignJWT({ role: 'admin' })
     .setProtectedHeader({ alg: 'ES256', kid: key.kid })
     .setSubject(randomUUID())

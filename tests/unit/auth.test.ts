@@ -7,15 +7,16 @@ import { test } from 'node:test';
 import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { bearerToken, createTokenVerifier, gatewayPrincipal } from '../../functions/src/lib/auth.ts';
 import { ApiError } from '../../functions/src/lib/errors.ts';
-import { exportPrivateJwk, signAccessToken, signingKeyFromJwk } from '../../functions/src/users/tokens.ts';
+import { signingKeyFromSetting } from '../../functions/src/lib/keys.ts';
+import { signAccessToken } from '../../functions/src/users/tokens.ts';
 
 const settings = { issuer: 'https://issuer.test', audience: 'flash-sale', ttlSeconds: 60 };
 
 async function setup() {
   const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
-  const key = await signingKeyFromJwk(JSON.stringify(await exportPrivateJwk(privateKey, 'k1')));
+  const key = await signingKeyFromSetting(JSON.stringify(await exportJWK(privateKey)));
   const verify = createTokenVerifier({
-    keys: createLocalJWKSet({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256' }] }),
+    keys: createLocalJWKSet({ keys: [{ ...(await exportJWK(publicKey)), kid: key.kid, alg: 'ES256' }] }),
     issuer: settings.issuer,
     audience: settings.audience,
   });

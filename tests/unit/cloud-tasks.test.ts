@@ -1,8 +1,10 @@
 // The Cloud Tasks request for an order, built without the cloud: name, target, body, OIDC.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { buildTaskRequest, queuePath } from '../../functions/src/lib/task-queue-cloud.ts';
-import { orderTaskSchema, retryDelayMs, ORDER_QUEUE_RETRY, taskId, type QueuedTask } from '../../functions/src/lib/task-queue.ts';
+import { protos } from '@google-cloud/tasks';
+import { grpc } from 'google-gax';
+import { buildTaskRequest, cloudTasksClient, createCloudTasksQueue, queuePath } from '../../functions/src/lib/task-queue-cloud.ts';
+import { orderTaskSchema, retryDelayMs, ORDER_QUEUE_RETRY, taskId, taskUrl, type QueuedTask } from '../../functions/src/lib/task-queue.ts';
 
 const settings = {
   TASKS_PROJECT: 'my-project',
@@ -45,6 +47,27 @@ test("an HTTP POST of the task JSON to the worker's route for it, with an OIDC t
   assert.equal(buildTaskRequest(settings, expiry).task?.httpRequest?.url, `${settings.WORKER_URL}/tasks/expire-hold`);
 });
 
+test('a WORKER_URL with a base path keeps it: the task goes below it, not to the host root', () => {
+  for (const base of ['https://europe-west1-my-project.cloudfunctions.net/order-worker', 'https://europe-west1-my-project.cloudfunctions.net/order-worker/']) {
+    const request = buildTaskRequest({ ...settings, WORKER_URL: base }, persist);
+    assert.equal(request.task?.httpRequest?.url, 'https://europe-west1-my-project.cloudfunctions.net/order-worker/tasks/persist-order');
+    assert.equal(
+      buildTaskRequest({ ...settings, WORKER_URL: base }, expiry).task?.httpRequest?.url,
+      'https://europe-west1-my-project.cloudfunctions.net/order-worker/tasks/expire-hold',
+    );
+  }
+  assert.equal(taskUrl('http://127.0.0.1:8084/', 'persist-order'), 'http://127.0.0.1:8084/tasks/persist-order');
+});
+
+test('the OIDC audience is WORKER_AUDIENCE when set, else WORKER_URL without its trailing slash (path kept)', () => {
+  const withPath = { ...settings, WORKER_URL: 'https://h.example/fn-name/' };
+  assert.equal(buildTaskRequest(withPath, persist).task?.httpRequest?.oidcToken?.audience, 'https://h.example/fn-name');
+  assert.equal(buildTaskRequest({ ...settings, WORKER_URL: 'https://w-1.europe-west1.run.app/' }, persist).task?.httpRequest?.oidcToken?.audience, 'https://w-1.europe-west1.run.app');
+  const custom = { ...withPath, WORKER_AUDIENCE: 'https://worker.example/aud' };
+  assert.equal(buildTaskRequest(custom, persist).task?.httpRequest?.oidcToken?.audience, 'https://worker.example/aud');
+  assert.equal(buildTaskRequest(custom, persist).task?.httpRequest?.url, 'https://h.example/fn-name/tasks/persist-order');
+});
+
 test("an expiry task is scheduled for the hold's end, in seconds and nanos; an order task is not", () => {
   assert.deepEqual(buildTaskRequest(settings, expiry).task?.scheduleTime, { seconds: 1_767_225_600, nanos: 123_000_000 });
   assert.equal(buildTaskRequest(settings, persist).task?.scheduleTime, undefined);
@@ -59,4 +82,50 @@ test('retry backoff doubles from the minimum and stops at the maximum', () => {
 test('a task with an unknown field or a bad id is refused', () => {
   assert.equal(orderTaskSchema.safeParse({ ...task, extra: 1 }).success, false);
   assert.equal(orderTaskSchema.safeParse({ ...task, order_id: 'x' }).success, false);
+});
+
+test('TASKS_API_ENDPOINT: createTask goes over plaintext gRPC to that host:port, with no Google credentials', async (t) => {
+  const received: { request: protos.google.cloud.tasks.v2.ICreateTaskRequest; authorization: unknown[] }[] = [];
+  const server = new grpc.Server();
+  const { CreateTaskRequest, Task } = protos.google.cloud.tasks.v2;
+  server.addService(
+    {
+      CreateTask: {
+        path: '/google.cloud.tasks.v2.CloudTasks/CreateTask',
+        requestStream: false,
+        responseStream: false,
+        requestSerialize: (m: protos.google.cloud.tasks.v2.ICreateTaskRequest) => Buffer.from(CreateTaskRequest.encode(m).finish()),
+        requestDeserialize: (b: Buffer) => CreateTaskRequest.decode(b),
+        responseSerialize: (m: protos.google.cloud.tasks.v2.ITask) => Buffer.from(Task.encode(m).finish()),
+        responseDeserialize: (b: Buffer) => Task.decode(b),
+      },
+    },
+    {
+      CreateTask: (call: grpc.ServerUnaryCall<protos.google.cloud.tasks.v2.CreateTaskRequest, protos.google.cloud.tasks.v2.ITask>, done: grpc.sendUnaryData<protos.google.cloud.tasks.v2.ITask>) => {
+        received.push({ request: call.request, authorization: call.metadata.get('authorization') });
+        if (received.length > 1) done({ code: grpc.status.ALREADY_EXISTS, details: 'exists' });
+        else done(null, call.request.task ?? {});
+      },
+    },
+  );
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  t.after(() => server.forceShutdown());
+  // No credentials to find: a search for them would fail or hang, not reach the server.
+  const before = process.env.GOOGLE_APPLICATION_CREDENTIALS;
+  process.env.GOOGLE_APPLICATION_CREDENTIALS = '/nonexistent/credentials.json';
+  t.after(() => {
+    if (before === undefined) delete process.env.GOOGLE_APPLICATION_CREDENTIALS;
+    else process.env.GOOGLE_APPLICATION_CREDENTIALS = before;
+  });
+  const queue = createCloudTasksQueue({ ...settings, TASKS_API_ENDPOINT: `127.0.0.1:${port}` });
+  t.after(() => queue.close());
+  await queue.enqueue(persist);
+  await queue.enqueue(persist); // ALREADY_EXISTS: the task exists, which is what we wanted
+  assert.equal(received.length, 2);
+  assert.equal(received[0]?.request.task?.httpRequest?.url, `${settings.WORKER_URL}/tasks/persist-order`);
+  assert.equal(received[0]?.request.task?.name, `${queuePath(settings)}/tasks/persist-order-${task.order_id}`);
+  assert.deepEqual(received[0]?.authorization, [], 'no Google token is attached');
+  assert.equal(typeof cloudTasksClient({ TASKS_API_ENDPOINT: `127.0.0.1:${port}` }).createTask, 'function');
 });

@@ -12,7 +12,8 @@ const variables = {
   orders_url: 'http://127.0.0.1:3',
   jwt_issuer: 'http://issuer',
   jwt_audience: 'aud',
-  jwks_uri: 'http://127.0.0.1:1/.well-known/jwks.json',
+  jwks_url: 'http://127.0.0.1:6',
+  managed_service: 'flash-sale.local',
 };
 
 test('openapi.yaml routes every call of the contract to its function, static paths before templates', async () => {
@@ -26,7 +27,7 @@ test('openapi.yaml routes every call of the contract to its function, static pat
   };
   assert.deepEqual(route('post', '/users'), ['createUser', variables.users_url]);
   assert.deepEqual(route('post', '/users/authenticate'), ['authenticateUser', variables.users_url]);
-  assert.deepEqual(route('get', '/.well-known/jwks.json'), ['getJwks', variables.users_url]);
+  assert.deepEqual(route('get', '/.well-known/jwks.json'), ['getJwks', variables.jwks_url]);
   assert.deepEqual(route('post', '/sales/update'), ['updateSale', variables.sales_url]);
   assert.deepEqual(route('get', '/sales/abc'), ['getSale', variables.sales_url]);
   assert.deepEqual(route('post', '/orders'), ['createOrder', variables.orders_url]);

@@ -25,7 +25,8 @@ function rendered(): Record<string, unknown> {
     orders_url: 'https://orders-abc.a.run.app',
     jwt_issuer: 'https://api.example.com',
     jwt_audience: 'flash-sale',
-    jwks_uri: 'https://users-abc.a.run.app/.well-known/jwks.json',
+    jwks_url: 'https://jwks-abc.a.run.app',
+    managed_service: 'flash-sale-abc.apigateway.my-project.cloud.goog',
   });
   return parse(text) as Record<string, unknown>;
 }

@@ -4,6 +4,7 @@ import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetK
 import { z } from 'zod';
 import { config } from './config.js';
 import { ApiError } from './errors.js';
+import { TOKEN_ALGORITHM } from './keys.js';
 
 export const ROLES = ['user', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -22,7 +23,7 @@ const claimsSchema = z.object({
 /** The header API Gateway sets after it has verified the JWT: base64url JSON of its claims. */
 export const GATEWAY_USERINFO_HEADER = 'x-apigateway-api-userinfo';
 
-export const TOKEN_ALGORITHM = 'ES256';
+export { TOKEN_ALGORITHM };
 
 export interface VerifiedToken {
   principal: Principal;

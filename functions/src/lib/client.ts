@@ -1,12 +1,32 @@
 // Facts about the caller that are not its identity: its IP and the rate-limit arithmetic.
 import type { IncomingMessage } from 'node:http';
+import { config } from './config.js';
 import { ApiError } from './errors.js';
 
-/** The client's IP: the first X-Forwarded-For hop (API Gateway and the local gateway set it). */
+/**
+ * The `hop`-th X-Forwarded-For entry counted from the right (1 = the last), or undefined when
+ * there are fewer. Entries on the left are whatever the client sent; only those our own front
+ * ends appended can be trusted, and they append at the right. No split: this is the hot path.
+ */
+export function forwardedHop(header: string | undefined, hop: number): string | undefined {
+  if (!header) return undefined;
+  let end = header.length;
+  for (let n = 1; ; n++) {
+    const comma = header.lastIndexOf(',', end - 1);
+    if (n === hop) return header.slice(comma + 1, end).trim() || undefined;
+    if (comma < 0) return undefined;
+    end = comma;
+  }
+}
+
+/**
+ * The client's IP: the X-Forwarded-For entry FORWARDED_FOR_HOP from the right (the local
+ * gateway appends the socket's address: 1; Google's front ends append `<client>, <lb>`: 2).
+ */
 export function clientIp(req: IncomingMessage): string {
-  const forwarded = req.headers['x-forwarded-for'];
-  const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',', 1)[0]?.trim();
-  return first || req.socket?.remoteAddress || 'unknown';
+  const forwarded = req.headers['x-forwarded-for']; // node joins repeated X-Forwarded-For lines with ', '
+  const header = Array.isArray(forwarded) ? forwarded.join(', ') : forwarded;
+  return forwardedHop(header, config().FORWARDED_FOR_HOP) || req.socket?.remoteAddress || 'unknown';
 }
 
 /** GCRA's spacing for a rate: 0 turns the limit off. */

@@ -1,5 +1,6 @@
 // Every setting of every function: one zod schema over the environment, parsed once at cold start.
 import { z } from 'zod';
+import { isPrivateKeySetting, publicKeyPems } from './keys.js';
 
 const commaList = z
   .string()
@@ -9,6 +10,17 @@ const commaList = z
       .split(',')
       .map((e) => e.trim().toLowerCase())
       .filter((e) => e.length > 0),
+  );
+
+/** Browser origins (scheme://host[:port]), compared as browsers send them: lower case, no trailing slash. */
+const originList = z
+  .string()
+  .default('http://localhost:5173')
+  .transform((s) =>
+    s
+      .split(',')
+      .map((o) => o.trim().toLowerCase().replace(/\/+$/, ''))
+      .filter((o) => o.length > 0),
   );
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
@@ -22,27 +34,56 @@ export const configSchema = z.object({
   REDIS_TLS_CA: z.string().optional(),
   DATABASE_URL: z.string().default('postgres://postgres:postgres@127.0.0.1:5440/flashsale'),
   DATABASE_POOL_SIZE: positiveInt(10),
+  /**
+   * The CA (PEM) of the PostgreSQL server's certificate: when set, connections use TLS and verify
+   * the chain but not the host name (verify-ca: Cloud SQL's certificate names project:instance,
+   * not the private IP). DATABASE_URL must then carry no ssl parameter, which would override it.
+   */
+  DATABASE_CA: z.string().includes('-----BEGIN CERTIFICATE-----', { message: 'a PEM certificate' }).optional(),
   /** `gateway`: trust the verified claims API Gateway passes; `bearer`: verify the token here. */
   AUTH_MODE: z.enum(['gateway', 'bearer']).default('bearer'),
   JWT_ISSUER: z.string().default('http://localhost:8080'),
   JWT_AUDIENCE: z.string().default('flash-sale'),
-  /** Where bearer-mode functions fetch the public keys. */
-  JWKS_URL: z.string().url().default('http://127.0.0.1:8081/.well-known/jwks.json'),
-  /** The ES256 private key (a JWK as JSON, with `kid`); only the users function needs it. */
-  JWT_PRIVATE_JWK: z.string().optional(),
+  /** Where bearer-mode functions fetch the public keys (the jwks function). */
+  JWKS_URL: z.string().url().default('http://127.0.0.1:8086/.well-known/jwks.json'),
+  /** The ES256 signing key, a PKCS#8 PEM or a private P-256 JWK as JSON; only the users function needs it. */
+  JWT_PRIVATE_KEY: z.string().refine(isPrivateKeySetting, 'a P-256 private key: PKCS#8 PEM or a private JWK').optional(),
+  /** The SPKI PEM public keys the jwks function publishes, the current one first; only it needs them. */
+  JWT_PUBLIC_KEYS: z
+    .string()
+    .refine((text) => publicKeyPems(text) !== undefined, 'one or more P-256 SPKI PEM public keys')
+    .optional(),
   TOKEN_TTL_SECONDS: positiveInt(3600),
+  /** Origins whose browsers may call the API (CORS), comma-separated; default: the local web client. */
+  CORS_ALLOWED_ORIGINS: originList,
   ADMIN_EMAILS: commaList,
   /** `local`: BullMQ on the same Redis; `cloud-tasks`: Google Cloud Tasks. */
   TASK_QUEUE: z.enum(['local', 'cloud-tasks']).default('local'),
   TASKS_PROJECT: z.string().default(''),
   TASKS_LOCATION: z.string().default('europe-west1'),
   TASKS_QUEUE: z.string().default('orders'),
-  /** The order-worker function's base URL; each kind of task has its path below it. */
+  /** The order-worker function's base URL; each kind of task has its path below it (its own path kept). */
   WORKER_URL: z.string().url().default('http://127.0.0.1:8084/'),
+  /** The OIDC audience of tasks; default: WORKER_URL without a trailing slash (Cloud Run takes its run.app URL). */
+  WORKER_AUDIENCE: z.string().min(1).optional(),
+  /**
+   * host:port of a Cloud Tasks API spoken in plaintext gRPC without Google credentials (the
+   * local cloud-parity run's stand-in); unset: Google's API with the instance's credentials.
+   */
+  TASKS_API_ENDPOINT: z
+    .string()
+    .regex(/^[^\s:/]+:\d{1,5}$/, 'host:port')
+    .optional(),
   /** The service account whose OIDC token Cloud Tasks attaches to each push. */
   TASKS_SERVICE_ACCOUNT: z.string().default(''),
   /** Where the local task queue (BullMQ) keeps its jobs; default: REDIS_URL. */
   QUEUE_REDIS_URL: z.string().url().optional(),
+  /**
+   * Which X-Forwarded-For entry, counted from the right (1 = the last), is the client's address:
+   * entries further left are the client's own say. The local gateway appends one (1); Google's
+   * front ends append `<client-ip>, <lb-ip>` (2; for API Gateway unconfirmed).
+   */
+  FORWARDED_FOR_HOP: positiveInt(1),
   /** POST /orders attempts per user and per client IP on one sale (0: no limit), and bursts. */
   ORDER_RATE_USER_PER_SECOND: z.coerce.number().min(0).default(2),
   ORDER_RATE_USER_BURST: positiveInt(5),
@@ -61,9 +102,29 @@ export const configSchema = z.object({
     .enum(['0', '1'])
     .default('0')
     .transform((v) => v === '1'),
+  /**
+   * Apply functions/migrations at cold start, before serving (node-pg-migrate's advisory lock
+   * lets many instances start together): private-IP Cloud SQL is out of an operator's reach.
+   */
+  MIGRATE_ON_START: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
   /** How long the in-process copy of the sale list is trusted. */
   SALES_CACHE_MS: z.coerce.number().int().min(0).max(1000).default(500),
 });
+
+/** URL parameters through which pg-connection-string replaces a pool's whole `ssl` option. */
+const URL_SSL_PARAMS = ['ssl', 'sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'uselibpqcompat', 'sslnegotiation'];
+
+function urlSslParams(databaseUrl: string): string[] {
+  try {
+    const params = new URL(databaseUrl).searchParams;
+    return URL_SSL_PARAMS.filter((name) => params.has(name));
+  } catch {
+    return [];
+  }
+}
 
 export type Config = z.infer<typeof configSchema>;
 
@@ -95,8 +156,16 @@ export function config(): Config {
   return cached;
 }
 
+/** The schema with the checks that span settings. */
+const checkedSchema = configSchema.superRefine((cfg, ctx) => {
+  const sslParams = cfg.DATABASE_CA ? urlSslParams(cfg.DATABASE_URL) : [];
+  if (sslParams.length > 0) {
+    ctx.addIssue({ code: 'custom', path: ['DATABASE_URL'], message: `with DATABASE_CA set, remove ${sslParams.join(', ')} (it would replace the CA check)` });
+  }
+});
+
 export function parseConfig(env: NodeJS.ProcessEnv): Config {
-  const parsed = configSchema.safeParse(env);
+  const parsed = checkedSchema.safeParse(env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new Error(`invalid configuration: ${problems}`);

@@ -1,19 +1,30 @@
 // The PostgreSQL pool of this instance, created once, and a transaction helper.
 import pg from 'pg';
-import { config } from './config.js';
+import { config, type Config } from './config.js';
 import { log, errorFields } from './log.js';
 
 let pool: pg.Pool | undefined;
 
+/**
+ * How to reach PostgreSQL. With DATABASE_CA: TLS, the chain checked against that CA, the host
+ * name not (verify-ca), since Cloud SQL's certificate names project:instance and no IP. The URL
+ * has no ssl parameter then (config() refuses one): pg would let it replace this `ssl` whole.
+ */
+export function connectionConfig(cfg: Pick<Config, 'DATABASE_URL' | 'DATABASE_CA'>): pg.ClientConfig {
+  if (!cfg.DATABASE_CA) return { connectionString: cfg.DATABASE_URL };
+  return {
+    connectionString: cfg.DATABASE_URL,
+    ssl: { ca: cfg.DATABASE_CA, rejectUnauthorized: true, checkServerIdentity: () => undefined },
+  };
+}
+
+export function poolConfig(cfg: Pick<Config, 'DATABASE_URL' | 'DATABASE_CA' | 'DATABASE_POOL_SIZE'>): pg.PoolConfig {
+  return { ...connectionConfig(cfg), max: cfg.DATABASE_POOL_SIZE, connectionTimeoutMillis: 5000, idleTimeoutMillis: 30000 };
+}
+
 export function db(): pg.Pool {
   if (!pool) {
-    const cfg = config();
-    pool = new pg.Pool({
-      connectionString: cfg.DATABASE_URL,
-      max: cfg.DATABASE_POOL_SIZE,
-      connectionTimeoutMillis: 5000,
-      idleTimeoutMillis: 30000,
-    });
+    pool = new pg.Pool(poolConfig(config()));
     pool.on('error', (err) => log.warn('idle PostgreSQL client failed', errorFields(err)));
   }
   return pool;

@@ -1,4 +1,5 @@
-// GET /healthz: 200 when the stores this function uses answer, 503 naming the ones that do not.
+// GET /health: 200 when the stores this function uses answer, 503 naming the ones that do not.
+// Not /healthz: Cloud Run reserves some paths ending in z, so a deployed function never sees it.
 import { db } from './db.js';
 import { ApiError } from './errors.js';
 import type { Route } from './http.js';
@@ -16,7 +17,7 @@ function withTimeout<T>(work: Promise<T>): Promise<T> {
 export function healthRoute(uses: { postgres?: boolean; redis?: boolean }): Route {
   return {
     method: 'GET',
-    path: '/healthz',
+    path: '/health',
     handler: async () => {
       const checks: [string, () => Promise<unknown>][] = [];
       if (uses.postgres) checks.push(['postgres', () => db().query('SELECT 1')]);

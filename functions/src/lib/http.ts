@@ -5,6 +5,7 @@ import type { Domain } from 'node:domain';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import FindMyWay, { type HTTPMethod } from 'find-my-way';
 import type { z } from 'zod';
+import { config } from './config.js';
 import { ApiError, type ErrorBody, type ErrorDetail } from './errors.js';
 import { errorFields, log, type Logger } from './log.js';
 
@@ -164,6 +165,51 @@ function readBodyThen(req: FunctionRequest, onError: (err: ApiError) => void, ne
   });
 }
 
+/** What a browser may send and read across origins (API.md, CORS). */
+const CORS_PREFLIGHT_HEADERS: Readonly<Record<string, string>> = {
+  'access-control-allow-methods': 'GET, POST, DELETE, OPTIONS',
+  'access-control-allow-headers': 'authorization, content-type, idempotency-key, x-idempotency-key, x-request-id',
+  'access-control-max-age': '600',
+  vary: 'origin',
+};
+const CORS_EXPOSE_HEADERS = 'x-request-id, retry-after';
+
+let allowedOrigins: ReadonlySet<string> | undefined;
+
+function isAllowedOrigin(origin: string): boolean {
+  allowedOrigins ??= new Set(config().CORS_ALLOWED_ORIGINS);
+  return allowedOrigins.has(origin.toLowerCase());
+}
+
+/**
+ * CORS, for a request that carries an Origin (no work at all for one that does not): a
+ * preflight (OPTIONS, any path — API Gateway with allowCors passes it on unchecked) is
+ * answered here, 204 for an allowed origin and 403 without any allow header for another;
+ * any other request from an allowed origin gets the allow and expose headers on its answer.
+ * Returns true when the request is answered.
+ */
+function applyCors(req: IncomingMessage, res: ServerResponse, origin: string, requestId: string): boolean {
+  const allowed = isAllowedOrigin(origin);
+  if (req.method === 'OPTIONS') {
+    if (!allowed) {
+      sendError(res, requestId, new ApiError('forbidden', 'This origin may not call the API.', { headers: { vary: 'origin' } }));
+      return true;
+    }
+    res.statusCode = 204;
+    res.setHeader('access-control-allow-origin', origin);
+    for (const [name, value] of Object.entries(CORS_PREFLIGHT_HEADERS)) res.setHeader(name, value);
+    res.setHeader('x-request-id', requestId);
+    res.end();
+    return true;
+  }
+  res.setHeader('vary', 'origin');
+  if (allowed) {
+    res.setHeader('access-control-allow-origin', origin);
+    res.setHeader('access-control-expose-headers', CORS_EXPOSE_HEADERS);
+  }
+  return false;
+}
+
 /** Builds one handler from a route table; unknown routes are `404 not_found`. */
 export function httpFunction(name: string, routes: Route[]): HttpHandler {
   const router = FindMyWay({ ignoreTrailingSlash: true, ignoreDuplicateSlashes: true });
@@ -197,6 +243,8 @@ export function httpFunction(name: string, routes: Route[]): HttpHandler {
   return (req, res) => {
     leaveFrameworkDomain();
     const requestId = requestIdOf(req);
+    const origin = req.headers.origin;
+    if (origin !== undefined && applyCors(req, res, origin, requestId)) return;
     if (req.body === undefined && !req.readableEnded && announcesBody(req)) {
       readBodyThen(req, (err) => fail(req, res, requestId, err), () => dispatch(req, res, requestId));
     } else {

@@ -1,5 +1,6 @@
 // The Cloud Tasks adapter of the TaskQueue port: an HTTP task to the worker with an OIDC token.
 import { CloudTasksClient, type protos } from '@google-cloud/tasks';
+import { grpc } from 'google-gax';
 import type { Config } from './config.js';
 import { taskId, taskUrl, type QueuedTask, type TaskQueue } from './task-queue.js';
 
@@ -11,10 +12,16 @@ const ALREADY_EXISTS = 6;
 export type CloudTasksSettings = Pick<
   Config,
   'TASKS_PROJECT' | 'TASKS_LOCATION' | 'TASKS_QUEUE' | 'WORKER_URL' | 'TASKS_SERVICE_ACCOUNT'
->;
+> &
+  Partial<Pick<Config, 'WORKER_AUDIENCE' | 'TASKS_API_ENDPOINT'>>;
 
 export function queuePath(cfg: CloudTasksSettings): string {
   return `projects/${cfg.TASKS_PROJECT}/locations/${cfg.TASKS_LOCATION}/queues/${cfg.TASKS_QUEUE}`;
+}
+
+/** The audience of a task's OIDC token: WORKER_AUDIENCE, else WORKER_URL without a trailing slash. */
+export function workerAudience(cfg: CloudTasksSettings): string {
+  return cfg.WORKER_AUDIENCE ?? cfg.WORKER_URL.replace(/\/+$/, '');
 }
 
 /** The createTask request for one task: pure, so that it is unit-tested without the cloud. */
@@ -29,7 +36,7 @@ export function buildTaskRequest(cfg: CloudTasksSettings, task: QueuedTask): Cre
         url: taskUrl(cfg.WORKER_URL, task.kind),
         headers: { 'Content-Type': 'application/json' },
         body: Buffer.from(JSON.stringify(task.payload)).toString('base64'),
-        oidcToken: { serviceAccountEmail: cfg.TASKS_SERVICE_ACCOUNT, audience: new URL(cfg.WORKER_URL).origin },
+        oidcToken: { serviceAccountEmail: cfg.TASKS_SERVICE_ACCOUNT, audience: workerAudience(cfg) },
       },
     },
   };
@@ -40,11 +47,28 @@ export function buildTaskRequest(cfg: CloudTasksSettings, task: QueuedTask): Cre
   return request;
 }
 
+/**
+ * The Cloud Tasks client: Google's API with the instance's credentials, or, with
+ * TASKS_API_ENDPOINT, plaintext gRPC to that host:port with no Google credentials at all
+ * (google-gax uses `sslCreds` as the channel's whole credentials, and an explicit universe
+ * domain spares it the search for Application Default Credentials).
+ */
+export function cloudTasksClient(cfg: Pick<CloudTasksSettings, 'TASKS_API_ENDPOINT'>): CloudTasksClient {
+  if (!cfg.TASKS_API_ENDPOINT) return new CloudTasksClient();
+  const split = cfg.TASKS_API_ENDPOINT.lastIndexOf(':');
+  return new CloudTasksClient({
+    apiEndpoint: cfg.TASKS_API_ENDPOINT.slice(0, split),
+    port: Number(cfg.TASKS_API_ENDPOINT.slice(split + 1)),
+    sslCreds: grpc.credentials.createInsecure(),
+    universeDomain: 'googleapis.com',
+  });
+}
+
 export function createCloudTasksQueue(cfg: CloudTasksSettings): TaskQueue {
   if (!cfg.TASKS_PROJECT || !cfg.TASKS_SERVICE_ACCOUNT) {
     throw new Error('TASK_QUEUE=cloud-tasks needs TASKS_PROJECT and TASKS_SERVICE_ACCOUNT');
   }
-  const client = new CloudTasksClient();
+  const client = cloudTasksClient(cfg);
   return {
     async enqueue(task) {
       try {

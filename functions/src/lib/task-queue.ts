@@ -40,8 +40,14 @@ export function taskPath(kind: TaskKind): string {
   return `/tasks/${kind}`;
 }
 
+/**
+ * The URL a task of `kind` is pushed to: WORKER_URL with its path kept (a Cloud Functions URL
+ * like https://region-project.cloudfunctions.net/order-worker has the function in its path).
+ */
 export function taskUrl(workerUrl: string, kind: TaskKind): string {
-  return new URL(taskPath(kind), workerUrl).toString();
+  const url = new URL(workerUrl);
+  url.pathname = url.pathname.replace(/\/+$/, '') + taskPath(kind);
+  return url.toString();
 }
 
 /**

@@ -1,4 +1,4 @@
-// The users function: sign up, log in (ES256 tokens), and the JWKS that the gateway verifies with.
+// The users function: sign up and log in (ES256 tokens; the jwks function publishes their keys).
 import { z } from 'zod';
 import { config } from '../lib/config.js';
 import { db, pgCode, PG_UNIQUE_VIOLATION } from '../lib/db.js';
@@ -9,7 +9,8 @@ import type { Role } from '../lib/auth.js';
 import { clientIp, intervalMs, rateLimited } from '../lib/client.js';
 import { loginRateKeys, redis } from '../lib/redis.js';
 import { decoyHash, hashPassword, verifyPassword } from './passwords.js';
-import { signAccessToken, signingKeyFromJwk, type SigningKey } from './tokens.js';
+import { signingKeyFromSetting, type SigningKey } from '../lib/keys.js';
+import { signAccessToken } from './tokens.js';
 
 const email = z.email().max(320);
 
@@ -25,9 +26,9 @@ export const loginSchema = z.strictObject({
 
 let signingKey: Promise<SigningKey> | undefined;
 function currentSigningKey(): Promise<SigningKey> {
-  const jwk = config().JWT_PRIVATE_JWK;
-  if (!jwk) throw new Error('JWT_PRIVATE_JWK is not set');
-  signingKey ??= signingKeyFromJwk(jwk);
+  const key = config().JWT_PRIVATE_KEY;
+  if (!key) throw new Error('JWT_PRIVATE_KEY is not set');
+  signingKey ??= signingKeyFromSetting(key);
   return signingKey;
 }
 
@@ -93,15 +94,6 @@ export const usersHandler = httpFunction('users', [
         body: { token, token_type: 'Bearer', expires_in: cfg.TOKEN_TTL_SECONDS, user_id: user.user_id },
       };
     },
-  },
-  {
-    method: 'GET',
-    path: '/.well-known/jwks.json',
-    handler: async () => ({
-      status: 200,
-      body: { keys: [(await currentSigningKey()).publicJwk] },
-      headers: { 'cache-control': 'public, max-age=300' },
-    }),
   },
   healthRoute({ postgres: true, redis: true }),
 ]);
