@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { FUNCTIONS_DIR, ROOT, STAGED_DIRS, STAGING_DIR, dependenciesOf, lockfileSchema, resolveIn, stageFunctions, type LockEntry, type Lockfile } from '../../scripts/deploy/stage-functions.ts';
-import { ENVIRONMENTS, first, parseModule, resourceBody } from './terraform-model.ts';
+import { ENVIRONMENTS, first, parseModule, resourceBody, type Json } from './terraform-model.ts';
 
 const rootLock = lockfileSchema.parse(JSON.parse(readFileSync(path.join(ROOT, 'package-lock.json'), 'utf8')));
 const TF_ENV = (name: string) => path.join(ROOT, 'terraform', 'environments', name);
@@ -30,7 +30,7 @@ before(() => {
 after(() => rmSync(outDir, { recursive: true, force: true }));
 
 test("Terraform zips the staging dir, whole: both environments point archive_file's source at it", async () => {
-  const archive = first((await parseModule('modules/functions')).data?.archive_file?.source);
+  const archive = first(((await parseModule('modules/functions')).data?.archive_file as unknown as Record<string, Json[]>).source);
   assert.equal(archive.source_dir, '${var.source_dir}');
   assert.equal(archive.excludes, undefined, 'nothing of the staged dir is left out');
   for (const name of ENVIRONMENTS) {
