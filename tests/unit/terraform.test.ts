@@ -2,7 +2,7 @@
 // (@cdktf/hcl2json), every argument of every google resource exists in the provider's
 // schema as npm ships it (@cdktf/provider-google-beta, a superset of google), every variable
 // is declared and used, every function target is deployed with the settings the code needs,
-// and nothing but the gateway is open to allUsers.
+// and nothing but the gateway and the jwks function is open to allUsers.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -146,7 +146,7 @@ test('every x-google-backend of openapi.yaml maps to a deployed function', () =>
   const openapi = readFileSync(path.join(ROOT, 'openapi.yaml'), 'utf8');
   const backends = new Set([...openapi.matchAll(/address: \$\{([a-z]+)_url\}/g)].map((m) => m[1] as string));
   const gateway = readFileSync(path.join(TF, 'modules/gateway/main.tf'), 'utf8');
-  const rendered = new Set([...gateway.matchAll(/^\s+([a-z]+)_url\s+=\s+var\.public_functions\["([a-z]+)"\]\.url/gm)].map((m) => m[1] === m[2] && m[1]));
+  const rendered = new Set([...gateway.matchAll(/^\s+([a-z]+)_url\s+=\s+var\.backends\["([a-z]+)"\]\.url/gm)].map((m) => m[1] === m[2] && m[1]));
   assert.ok(backends.size >= 3);
   for (const name of backends) {
     assert.ok(name in FUNCTION_TARGETS, `${name}_url names a function target`);
@@ -158,24 +158,31 @@ test('every x-google-backend of openapi.yaml maps to a deployed function', () =>
 });
 
 test("each function's environment covers what the config schema needs in a deployment, and names only known settings", () => {
-  const main = readFileSync(path.join(TF, 'modules/functions/main.tf'), 'utf8');
-  const block = (name: string) => /(\{[\s\S]*?\n {2}\})/.exec(main.slice(main.indexOf(`${name} = `)))?.[1] ?? '';
-  const keysOf = (text: string) => [...text.matchAll(/^\s+([A-Z][A-Z0-9_]+)\s+=/gm)].map((m) => m[1] as string);
-  const plain = keysOf(block('environment'));
-  const secret = keysOf(block('secret_environment'));
-  const extra = ['WORKER_URL', 'JWT_PRIVATE_JWK'].filter((k) => main.includes(`${k} =`));
-  const set = new Set([...plain, ...secret, ...extra]);
+  // Every environment is computed by the provider-free function-env module.
+  const main = readFileSync(path.join(TF, 'modules/function-env/main.tf'), 'utf8');
+  const set = new Set([...main.matchAll(/^\s+([A-Z][A-Z0-9_]+)\s+=/gm), ...main.matchAll(/\{ ([A-Z][A-Z0-9_]+) = /g), ...main.matchAll(/, ([A-Z][A-Z0-9_]+) = /g)].map((m) => m[1] as string));
+  assert.ok(set.has('JWT_PRIVATE_KEY') && set.has('DATABASE_URL') && set.has('DATABASE_POOL_SIZE'), 'the reading covers the inline maps too');
   assert.deepEqual(DEPLOY_REQUIRED.filter((k) => !set.has(k)), [], 'settings a deployment must give');
   const known = new Set(Object.keys(configSchema.shape));
   assert.deepEqual([...set].filter((k) => !known.has(k)), [], 'settings the code does not read');
-  assert.ok(!main.includes('TEST_EXIT_AFTER_TAKE'), 'the fault-suite hook is never deployed');
+  for (const file of ['modules/function-env/main.tf', 'modules/functions/main.tf']) {
+    assert.ok(!readFileSync(path.join(TF, file), 'utf8').includes('TEST_EXIT_AFTER_TAKE'), 'the fault-suite hook is never deployed');
+  }
 });
 
-test('nothing is granted to allUsers or allAuthenticatedUsers (the gateway itself is the only public door)', async () => {
+test('nothing is granted to allUsers or allAuthenticatedUsers but the jwks invoker (the gateway fetches the JWKS anonymously)', async () => {
   for (const dir of tfDirs()) {
     for (const { file, json } of await parseDir(dir)) {
-      const everything = strings(json.resource ?? {});
-      assert.ok(!everything.some((s) => /allUsers|allAuthenticatedUsers/.test(s)), file);
+      const resources = (json.resource ?? {}) as Record<string, Record<string, Block>>;
+      for (const [type, byName] of Object.entries(resources)) {
+        for (const [name, blocks] of Object.entries(byName)) {
+          if (!strings(blocks).some((s) => /allUsers|allAuthenticatedUsers/.test(s))) continue;
+          // The one exception, only for functions whose invoker is "public" (jwks alone: the
+          // functions module's validation and tests/unit/deploy-wiring.test.ts hold it there).
+          assert.equal(`${file}: ${type}.${name}`, 'terraform/modules/functions/main.tf: google_cloud_run_v2_service_iam_member.public_invoker');
+          assert.match(String(blocks[0]?.for_each), /if f\.invoker == "public"/);
+        }
+      }
     }
   }
 });

@@ -10,6 +10,7 @@ output "deployment" {
     postgres_instance         = module.flash_sale.postgres_instance
     redis_host                = module.flash_sale.redis_host
     secrets                   = module.flash_sale.secrets
+    jwt_public_key            = module.flash_sale.jwt_public_key
     function_service_accounts = module.flash_sale.function_service_accounts
   }
 }

@@ -19,3 +19,15 @@ variable "admin_emails" {
   type        = list(string)
   default     = []
 }
+
+variable "cors_allowed_origins" {
+  description = "Origins a browser may call the API from (the web client's https address)."
+  type        = list(string)
+  default     = []
+}
+
+variable "jwt_previous_public_keys" {
+  description = "Public keys of replaced JWT signing keys, listed until their tokens expire (README, Deploy: rotation)."
+  type        = list(string)
+  default     = []
+}

@@ -1,12 +1,18 @@
 # prod: the production-leaning defaults of every module — Memorystore STANDARD_HA, Cloud SQL
-# REGIONAL with deletion protection and 14 days of backups, a warm orders instance.
+# REGIONAL (ENTERPRISE edition) with deletion protection and 14 days of backups, a warm
+# orders instance.
 module "flash_sale" {
-  source               = "../../modules/flash-sale"
-  project_id           = var.project_id
-  region               = var.region
-  name                 = "flash-sale-prod"
-  jwt_issuer           = var.jwt_issuer
-  admin_emails         = var.admin_emails
-  functions_source_dir = "${path.module}/../../../functions"
+  source                   = "../../modules/flash-sale"
+  project_id               = var.project_id
+  region                   = var.region
+  name                     = "flash-sale-prod"
+  jwt_issuer               = var.jwt_issuer
+  jwt_previous_public_keys = var.jwt_previous_public_keys
+  admin_emails             = var.admin_emails
+  cors_allowed_origins     = var.cors_allowed_origins
+  # The staging dir `npm run deploy:plan` builds (scripts/deploy/stage-functions.ts).
+  functions_source_dir = "${path.module}/../../../.deploy/functions"
   openapi_file         = "${path.module}/../../../openapi.yaml"
+
+  postgres = { deletion_protection = true }
 }

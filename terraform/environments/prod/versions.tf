@@ -3,21 +3,29 @@ terraform {
   required_providers {
     google = {
       source  = "hashicorp/google"
-      version = ">= 6.0, < 8.0"
+      version = "~> 6.50"
     }
     google-beta = {
       source  = "hashicorp/google-beta"
-      version = ">= 6.0, < 8.0"
+      version = "~> 6.50"
     }
     random = {
       source  = "hashicorp/random"
-      version = ">= 3.5, < 4.0"
+      version = "~> 3.5"
     }
     archive = {
       source  = "hashicorp/archive"
-      version = ">= 2.4, < 3.0"
+      version = "~> 2.4"
+    }
+    tls = {
+      source  = "hashicorp/tls"
+      version = "~> 4.0"
     }
   }
+
+  # State in a versioned GCS bucket (README, Deploy: made once with gcloud); the bucket and
+  # prefix come from -backend-config (scripts/deploy/plan.ts), never from a file here.
+  backend "gcs" {}
 }
 
 provider "google" {

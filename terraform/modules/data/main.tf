@@ -16,6 +16,7 @@ resource "google_redis_instance" "tokens" {
   redis_configs = {
     maxmemory-policy = "noeviction"
   }
+  labels     = var.labels
   depends_on = [var.private_services_connection]
 }
 
@@ -27,7 +28,11 @@ resource "google_sql_database_instance" "orders" {
   deletion_protection = var.postgres.deletion_protection
 
   settings {
+    # PostgreSQL 16+ defaults to ENTERPRISE_PLUS, which refuses db-custom-* tiers (CLOUD.md §9,
+    # [sql:new], [mm#18014]): the edition is always explicit, and validated with the tier.
+    edition           = var.postgres.edition
     tier              = var.postgres.tier
+    user_labels       = var.labels
     availability_type = var.postgres.availability_type
     disk_size         = var.postgres.disk_size_gb
     disk_autoresize   = true
@@ -55,10 +60,14 @@ resource "google_sql_database_instance" "orders" {
   depends_on = [var.private_services_connection]
 }
 
+# ABANDON: the database and its user go with the instance; deleting them one by one fails
+# once the user owns objects (hashicorp/terraform-provider-google#12968), which would block
+# `terraform destroy` of dev.
 resource "google_sql_database" "flashsale" {
-  project  = var.project_id
-  instance = google_sql_database_instance.orders.name
-  name     = "flashsale"
+  project         = var.project_id
+  instance        = google_sql_database_instance.orders.name
+  name            = "flashsale"
+  deletion_policy = "ABANDON"
 }
 
 resource "random_password" "app" {
@@ -67,28 +76,33 @@ resource "random_password" "app" {
 }
 
 resource "google_sql_user" "app" {
-  project  = var.project_id
-  instance = google_sql_database_instance.orders.name
-  name     = "flashsale"
-  password = random_password.app.result
+  project         = var.project_id
+  instance        = google_sql_database_instance.orders.name
+  name            = "flashsale"
+  password        = random_password.app.result
+  deletion_policy = "ABANDON"
 }
 
 resource "google_secret_manager_secret" "database_url" {
   project   = var.project_id
   secret_id = "${var.name}-database-url"
+  labels    = var.labels
   replication {
     auto {}
   }
 }
 
 resource "google_secret_manager_secret_version" "database_url" {
-  secret      = google_secret_manager_secret.database_url.id
-  secret_data = "postgres://${google_sql_user.app.name}:${random_password.app.result}@${google_sql_database_instance.orders.private_ip_address}:5432/${google_sql_database.flashsale.name}?sslmode=require"
+  secret = google_secret_manager_secret.database_url.id
+  # No sslmode: TLS and its verification come from DATABASE_CA (the contract); a libpq
+  # sslmode in the URL would override the TLS options the code builds from DATABASE_CA.
+  secret_data = "postgres://${google_sql_user.app.name}:${random_password.app.result}@${google_sql_database_instance.orders.private_ip_address}:5432/${google_sql_database.flashsale.name}"
 }
 
 resource "google_secret_manager_secret" "redis_url" {
   project   = var.project_id
   secret_id = "${var.name}-redis-url"
+  labels    = var.labels
   replication {
     auto {}
   }

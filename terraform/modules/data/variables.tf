@@ -23,6 +23,12 @@ variable "private_services_connection" {
   type        = string
 }
 
+variable "labels" {
+  description = "Labels of every resource that takes them."
+  type        = map(string)
+  default     = {}
+}
+
 variable "redis" {
   description = "Memorystore for Redis: the stock tokens. noeviction, so a key is never dropped to make room."
   type = object({
@@ -45,6 +51,7 @@ variable "postgres" {
   description = "Cloud SQL for PostgreSQL: the source of truth."
   type = object({
     database_version    = optional(string, "POSTGRES_16")
+    edition             = optional(string, "ENTERPRISE")
     tier                = optional(string, "db-custom-2-7680")
     availability_type   = optional(string, "REGIONAL")
     disk_size_gb        = optional(number, 20)
@@ -57,6 +64,15 @@ variable "postgres" {
   validation {
     condition     = contains(["ZONAL", "REGIONAL"], var.postgres.availability_type)
     error_message = "postgres.availability_type: ZONAL or REGIONAL."
+  }
+  validation {
+    # CLOUD.md §9: ENTERPRISE takes db-f1-micro, db-g1-small and db-custom-CPU-MB;
+    # ENTERPRISE_PLUS only db-perf-optimized-N-*. Anything else is a 400 at apply.
+    condition = (
+      (var.postgres.edition == "ENTERPRISE" && can(regex("^db-(f1-micro|g1-small|custom-[0-9]+-[0-9]+)$", var.postgres.tier))) ||
+      (var.postgres.edition == "ENTERPRISE_PLUS" && can(regex("^db-perf-optimized-N-[0-9]+$", var.postgres.tier)))
+    )
+    error_message = "postgres.edition and postgres.tier: ENTERPRISE with db-f1-micro, db-g1-small or db-custom-CPU-MB; ENTERPRISE_PLUS with db-perf-optimized-N-*."
   }
   validation {
     condition     = can(regex("^POSTGRES_1[5-9]$", var.postgres.database_version))

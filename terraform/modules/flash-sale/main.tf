@@ -1,25 +1,52 @@
-# The whole deployment of one environment: the APIs it needs, the JWT signing key's secret,
-# and the network, data, queue, functions and gateway modules wired together.
+# The whole deployment of one environment: the APIs it needs, the JWT signing key (made
+# here, so the first apply needs no hand step), and the network, data, queue, functions
+# and gateway modules wired together, each after the APIs it uses are on.
+
+locals {
+  labels = merge({ app = "flash-sale", deployment = var.name }, var.labels)
+}
 
 resource "google_project_service" "apis" {
   for_each = toset([
+    # IAM and Resource Manager: service accounts, IAM bindings and the project's number.
+    "iam.googleapis.com", "iamcredentials.googleapis.com", "cloudresourcemanager.googleapis.com",
     "apigateway.googleapis.com", "servicemanagement.googleapis.com", "servicecontrol.googleapis.com",
     "cloudfunctions.googleapis.com", "run.googleapis.com", "cloudbuild.googleapis.com", "artifactregistry.googleapis.com",
     "cloudtasks.googleapis.com", "cloudscheduler.googleapis.com", "redis.googleapis.com", "sqladmin.googleapis.com",
     "servicenetworking.googleapis.com", "vpcaccess.googleapis.com", "secretmanager.googleapis.com", "compute.googleapis.com",
+    "storage.googleapis.com", "logging.googleapis.com",
   ])
   project            = var.project_id
   service            = each.value
   disable_on_destroy = false
 }
 
-resource "google_secret_manager_secret" "jwt_private_jwk" {
+# The project's number is part of every run.app URL (WORKER_URL, JWKS_URL).
+data "google_project" "this" {
+  project_id = var.project_id
+  depends_on = [google_project_service.apis]
+}
+
+# The ES256 signing key. It lives in the Terraform state (keep the state bucket
+# access-controlled) and in Secret Manager; rotation: README, Deploy.
+resource "tls_private_key" "jwt" {
+  algorithm   = "ECDSA"
+  ecdsa_curve = "P256"
+}
+
+resource "google_secret_manager_secret" "jwt_private_key" {
   project   = var.project_id
-  secret_id = "${var.name}-jwt-private-jwk"
+  secret_id = "${var.name}-jwt-private-key"
+  labels    = local.labels
   replication {
     auto {}
   }
   depends_on = [google_project_service.apis]
+}
+
+resource "google_secret_manager_secret_version" "jwt_private_key" {
+  secret      = google_secret_manager_secret.jwt_private_key.id
+  secret_data = tls_private_key.jwt.private_key_pem_pkcs8
 }
 
 module "network" {
@@ -27,6 +54,7 @@ module "network" {
   project_id = var.project_id
   region     = var.region
   name       = var.name
+  connector  = var.connector
   depends_on = [google_project_service.apis]
 }
 
@@ -35,10 +63,12 @@ module "data" {
   project_id                  = var.project_id
   region                      = var.region
   name                        = var.name
+  labels                      = local.labels
   network_id                  = module.network.network_id
   private_services_connection = module.network.private_services_connection
   redis                       = var.redis
   postgres                    = var.postgres
+  depends_on                  = [google_project_service.apis]
 }
 
 module "queue" {
@@ -51,19 +81,31 @@ module "queue" {
 }
 
 module "functions" {
-  source               = "../functions"
-  project_id           = var.project_id
-  region               = var.region
-  name                 = var.name
-  source_dir           = var.functions_source_dir
-  connector_id         = module.network.connector_id
-  redis_ca_certificate = module.data.redis_ca_certificate
-  jwt                  = { issuer = var.jwt_issuer }
+  source                   = "../functions"
+  project_id               = var.project_id
+  project_number           = data.google_project.this.number
+  region                   = var.region
+  name                     = var.name
+  labels                   = local.labels
+  source_dir               = var.functions_source_dir
+  source_bucket            = var.source_bucket
+  connector_id             = module.network.connector_id
+  redis_ca                 = module.data.redis_ca_certificate
+  database_ca              = module.data.database_ca_certificate
+  database_max_connections = module.data.max_connections
+  jwt                      = { issuer = var.jwt_issuer }
+  # The current key first; previous ones stay listed for a token lifetime after a rotation.
+  jwt_public_keys      = join("", concat([tls_private_key.jwt.public_key_pem], var.jwt_previous_public_keys))
+  cors_allowed_origins = var.cors_allowed_origins
   admin_emails         = var.admin_emails
+  settings             = var.settings
   secrets = {
-    database_url    = module.data.database_url_secret
-    redis_url       = module.data.redis_url_secret
-    jwt_private_jwk = google_secret_manager_secret.jwt_private_jwk.secret_id
+    database_url = module.data.database_url_secret
+    redis_url    = module.data.redis_url_secret
+    jwt_private_key = {
+      secret  = google_secret_manager_secret.jwt_private_key.secret_id
+      version = google_secret_manager_secret_version.jwt_private_key.version
+    }
   }
   queue = {
     id              = module.queue.queue_id
@@ -71,15 +113,18 @@ module "functions" {
     invoker_email   = module.queue.tasks_invoker_email
     scheduler_email = module.queue.scheduler_invoker_email
   }
-  functions = var.functions
+  functions  = var.functions
+  depends_on = [google_project_service.apis]
 }
 
 module "gateway" {
-  source           = "../gateway"
-  project_id       = var.project_id
-  region           = var.region
-  name             = var.name
-  openapi_file     = var.openapi_file
-  public_functions = module.functions.public_functions
-  jwt              = { issuer = var.jwt_issuer }
+  source       = "../gateway"
+  project_id   = var.project_id
+  region       = var.region
+  name         = var.name
+  labels       = local.labels
+  openapi_file = var.openapi_file
+  backends     = module.functions.backends
+  jwt          = { issuer = var.jwt_issuer }
+  depends_on   = [google_project_service.apis]
 }

@@ -4,12 +4,12 @@ output "gateway_url" {
 }
 
 output "worker_url" {
-  description = "The order-worker function's URL."
+  description = "The order-worker function's run.app URL (WORKER_URL)."
   value       = module.functions.worker_url
 }
 
 output "postgres_instance" {
-  description = "Cloud SQL's connection name: run the migrations through the Cloud SQL Auth Proxy to it."
+  description = "Cloud SQL's connection name (logs, backups, point-in-time recovery)."
   value       = module.data.postgres_instance
 }
 
@@ -19,15 +19,20 @@ output "redis_host" {
 }
 
 output "secrets" {
-  description = "The Secret Manager secrets; add the JWT signing key's version yourself (README, Deploy)."
+  description = "The Secret Manager secrets the functions read, each pinned to the version this apply wrote."
   value = {
     database_url    = module.data.database_url_secret
     redis_url       = module.data.redis_url_secret
-    jwt_private_jwk = google_secret_manager_secret.jwt_private_jwk.secret_id
+    jwt_private_key = { secret = google_secret_manager_secret.jwt_private_key.secret_id, version = google_secret_manager_secret_version.jwt_private_key.version }
   }
 }
 
+output "jwt_public_key" {
+  description = "The current token-signing public key (SPKI PEM): keep it in jwt_previous_public_keys when rotating."
+  value       = tls_private_key.jwt.public_key_pem
+}
+
 output "function_service_accounts" {
-  description = "Each function's service account."
+  description = "Each function's service account, and the build's."
   value       = module.functions.service_accounts
 }

@@ -42,26 +42,105 @@ variable "openapi_file" {
   type        = string
 }
 
-variable "redis" {
-  description = "Memorystore sizing (data module); null: the module's production defaults."
-  type        = any
+variable "labels" {
+  description = "Extra labels of every resource that takes them (app and deployment are always set)."
+  type        = map(string)
   default     = {}
+}
+
+variable "cors_allowed_origins" {
+  description = "Origins a browser may call the API from (CORS_ALLOWED_ORIGINS), e.g. the web client's https address."
+  type        = list(string)
+  default     = []
+}
+
+variable "jwt_previous_public_keys" {
+  description = "SPKI PEM public keys of replaced signing keys, still listed in the JWKS until their tokens expire (README, Deploy: rotation)."
+  type        = list(string)
+  default     = []
+}
+
+variable "settings" {
+  description = "Further settings of functions/src/lib/config.ts for every function (rate limits, bounds, FORWARDED_FOR_HOP)."
+  type        = map(string)
+  default     = {}
+}
+
+# The objects below mirror the modules' own types; an attribute left out (null) takes the
+# module's default, so the defaults live in one place.
+
+variable "connector" {
+  description = "The Serverless VPC Access connector's range, size and machine (network module); empty: its defaults."
+  type = object({
+    ip_cidr_range = optional(string)
+    min_instances = optional(number)
+    max_instances = optional(number)
+    machine_type  = optional(string)
+  })
+  default = {}
+}
+
+variable "redis" {
+  description = "Memorystore sizing (data module); empty: the module's production defaults."
+  type = object({
+    tier           = optional(string)
+    memory_size_gb = optional(number)
+    redis_version  = optional(string)
+  })
+  default = {}
 }
 
 variable "postgres" {
   description = "Cloud SQL sizing (data module); empty: the module's production defaults."
-  type        = any
-  default     = {}
+  type = object({
+    database_version    = optional(string)
+    edition             = optional(string)
+    tier                = optional(string)
+    availability_type   = optional(string)
+    disk_size_gb        = optional(number)
+    backup_start_time   = optional(string)
+    retained_backups    = optional(number)
+    deletion_protection = optional(bool)
+    max_connections     = optional(number)
+  })
+  default = {}
 }
 
 variable "orders_queue" {
   description = "The orders queue's rates and retries (queue module); empty: its defaults."
-  type        = any
-  default     = {}
+  type = object({
+    max_dispatches_per_second = optional(number)
+    max_concurrent_dispatches = optional(number)
+    max_attempts              = optional(number)
+    min_backoff               = optional(string)
+    max_backoff               = optional(string)
+    max_doublings             = optional(number)
+  })
+  default = {}
+}
+
+variable "source_bucket" {
+  description = "How long the functions' source bucket keeps archives (functions module); empty: its defaults."
+  type = object({
+    noncurrent_days = optional(number)
+    archive_days    = optional(number)
+    force_destroy   = optional(bool)
+  })
+  default = {}
 }
 
 variable "functions" {
   description = "Per-function sizing and invokers (functions module); null: its defaults, every target."
-  type        = any
-  default     = null
+  type = map(object({
+    invoker         = string
+    stores          = optional(bool)
+    pool_size       = optional(number)
+    min_instances   = optional(number)
+    max_instances   = optional(number)
+    concurrency     = optional(number)
+    cpu             = optional(string)
+    memory          = optional(string)
+    timeout_seconds = optional(number)
+  }))
+  default = null
 }

@@ -1,51 +1,118 @@
 # One Cloud Functions (2nd gen) function per target, from one source archive, each with its
-# own service account, and callable only by its one caller: the gateway's account for the
-# public three, Cloud Tasks' for the order-worker, Cloud Scheduler's for the sweeper.
+# own service account and callable only by its one caller: the gateway's account for users,
+# sales and orders, Cloud Tasks' for the order-worker, Cloud Scheduler's for the sweeper, and
+# anyone for jwks (API Gateway fetches the JWKS without credentials, CLOUD.md §2).
 
 locals {
-  internal_names = [for name, f in var.functions : name if f.invoker != "gateway"]
+  labels = merge(var.labels, { component = "functions" })
 
-  # Settings every function reads (functions/src/lib/config.ts); secrets come separately.
-  environment = merge({
-    NODE_ENV              = "production"
-    AUTH_MODE             = "gateway"
-    JWT_ISSUER            = var.jwt.issuer
-    JWT_AUDIENCE          = var.jwt.audience
-    JWKS_URL              = "${var.jwt.issuer}/.well-known/jwks.json"
-    ADMIN_EMAILS          = join(",", var.admin_emails)
-    REDIS_TLS_CA          = var.redis_ca_certificate
-    TASK_QUEUE            = "cloud-tasks"
-    TASKS_PROJECT         = var.project_id
-    TASKS_LOCATION        = var.region
-    TASKS_QUEUE           = var.queue.name
-    TASKS_SERVICE_ACCOUNT = var.queue.invoker_email
-  }, var.settings)
+  # Each function's environment comes from the provider-free function-env module (the
+  # cloud-parity harness evaluates the same module).
+  store_functions = { for name, f in var.functions : name => f if f.stores }
 
-  secret_environment = {
-    DATABASE_URL = var.secrets.database_url
-    REDIS_URL    = var.secrets.redis_url
-  }
+  # Connection budget: every instance of every PostgreSQL function may hold a full pool, so
+  # the sum of max_instances × pool_size must leave max_connections 10% headroom plus the
+  # connections Cloud SQL and operators keep for themselves.
+  connection_headroom_percent = 10
+  reserved_connections        = 10
+  connection_budget           = floor(var.database_max_connections * (100 - local.connection_headroom_percent) / 100) - local.reserved_connections
+  connections_needed          = sum(concat([0], [for f in values(local.store_functions) : f.max_instances * f.pool_size]))
 }
 
+module "env" {
+  source               = "../function-env"
+  name                 = var.name
+  project_id           = var.project_id
+  project_number       = var.project_number
+  region               = var.region
+  jwt                  = var.jwt
+  cors_allowed_origins = var.cors_allowed_origins
+  admin_emails         = var.admin_emails
+  redis_ca             = var.redis_ca
+  database_ca          = var.database_ca
+  queue_name           = var.queue.name
+  tasks_invoker_email  = var.queue.invoker_email
+  jwt_public_keys      = var.jwt_public_keys
+  settings             = var.settings
+  functions            = { for name, f in var.functions : name => { invoker = f.invoker, stores = f.stores, pool_size = f.pool_size } }
+  secrets              = var.secrets
+}
+
+# The source archives. Names are content hashes, so every deploy's archive stays here (a
+# rollback can point back at it); versioning keeps an overwritten or deleted one for
+# noncurrent_days (README, Deploy: rolling back).
 resource "google_storage_bucket" "source" {
   project                     = var.project_id
   name                        = "${var.project_id}-${var.name}-functions-source"
   location                    = var.region
   uniform_bucket_level_access = true
   public_access_prevention    = "enforced"
+  force_destroy               = var.source_bucket.force_destroy
+  labels                      = local.labels
+
+  versioning {
+    enabled = true
+  }
+
+  lifecycle_rule {
+    condition {
+      days_since_noncurrent_time = var.source_bucket.noncurrent_days
+    }
+    action {
+      type = "Delete"
+    }
+  }
+
+  lifecycle_rule {
+    condition {
+      age = var.source_bucket.archive_days
+    }
+    action {
+      type = "Delete"
+    }
+  }
 }
 
+# The staging dir scripts/deploy/stage-functions.ts builds (npm run deploy:plan): package.json,
+# package-lock.json derived from the root lock, dist/, lua/, migrations/.
 data "archive_file" "source" {
   type        = "zip"
   source_dir  = var.source_dir
   output_path = "${path.root}/.terraform/functions-source.zip"
-  excludes    = ["node_modules", "dist"]
 }
 
 resource "google_storage_bucket_object" "source" {
   name   = "functions-${data.archive_file.source.output_md5}.zip"
   bucket = google_storage_bucket.source.name
   source = data.archive_file.source.output_path
+}
+
+# The account Cloud Build builds the functions as, instead of a default one whose rights
+# changed in 2024 (functions/1stgendocs/securing/build-custom-sa; run/docs/configuring/
+# services/build-service-account): logs, the image in Artifact Registry, and the source.
+resource "google_service_account" "build" {
+  project      = var.project_id
+  account_id   = "${substr(var.name, 0, 20)}-build"
+  display_name = "Cloud Build of the flash-sale functions"
+}
+
+resource "google_project_iam_member" "build" {
+  for_each = toset([
+    "roles/logging.logWriter",
+    "roles/artifactregistry.writer",
+    # Cloud Functions copies the archive into its own gcf-v2-sources-NUMBER-REGION bucket and
+    # builds from there (functions/docs/building); this module does not own that bucket.
+    "roles/storage.objectViewer",
+  ])
+  project = var.project_id
+  role    = each.value
+  member  = "serviceAccount:${google_service_account.build.email}"
+}
+
+resource "google_storage_bucket_iam_member" "build_reads_source" {
+  bucket = google_storage_bucket.source.name
+  role   = "roles/storage.objectViewer"
+  member = "serviceAccount:${google_service_account.build.email}"
 }
 
 resource "google_service_account" "function" {
@@ -55,19 +122,17 @@ resource "google_service_account" "function" {
   display_name = "flash-sale ${each.key} function"
 }
 
-resource "google_secret_manager_secret_iam_member" "stores" {
-  for_each  = { for pair in setproduct(keys(var.functions), keys(local.secret_environment)) : "${pair[0]}/${pair[1]}" => pair }
+# Each function may read exactly the secrets its environment names.
+resource "google_secret_manager_secret_iam_member" "accessor" {
+  for_each = merge([
+    for name, secrets in module.env.secret_environment : {
+      for key, ref in secrets : "${name}/${key}" => { function = name, secret = ref.secret }
+    }
+  ]...)
   project   = var.project_id
-  secret_id = local.secret_environment[each.value[1]]
+  secret_id = each.value.secret
   role      = "roles/secretmanager.secretAccessor"
-  member    = "serviceAccount:${google_service_account.function[each.value[0]].email}"
-}
-
-resource "google_secret_manager_secret_iam_member" "jwt_signing_key" {
-  project   = var.project_id
-  secret_id = var.secrets.jwt_private_jwk
-  role      = "roles/secretmanager.secretAccessor"
-  member    = "serviceAccount:${google_service_account.function["users"].email}"
+  member    = "serviceAccount:${google_service_account.function[each.value.function].email}"
 }
 
 # Every function that queues work (orders, order-worker for expiries, sweeper for re-drives)
@@ -88,21 +153,17 @@ resource "google_service_account_iam_member" "act_as_tasks_invoker" {
   member             = "serviceAccount:${google_service_account.function[each.key].email}"
 }
 
-# Cloud Functions (2nd gen) URLs follow one pattern, so the order-worker's is known before it
-# exists and every function can be one resource without referring to itself.
-locals {
-  worker_url = "https://${var.region}-${var.project_id}.cloudfunctions.net/${var.name}-order-worker"
-}
-
 resource "google_cloudfunctions2_function" "function" {
   for_each = var.functions
   project  = var.project_id
   location = var.region
   name     = "${var.name}-${each.key}"
+  labels   = local.labels
 
   build_config {
-    runtime     = "nodejs22"
-    entry_point = each.key
+    runtime         = "nodejs22"
+    entry_point     = each.key
+    service_account = google_service_account.build.id
     source {
       storage_source {
         bucket = google_storage_bucket.source.name
@@ -119,37 +180,64 @@ resource "google_cloudfunctions2_function" "function" {
     available_memory                 = each.value.memory
     timeout_seconds                  = each.value.timeout_seconds
     service_account_email            = google_service_account.function[each.key].email
-    vpc_connector                    = var.connector_id
-    vpc_connector_egress_settings    = "PRIVATE_RANGES_ONLY"
-    # API Gateway, Cloud Tasks and Cloud Scheduler call from Google's edge, not from the VPC:
-    # IAM (the invoker bindings below), not ingress, keeps everyone else out.
-    ingress_settings               = "ALLOW_ALL"
+    # Only the functions that use Memorystore and Cloud SQL need the private network.
+    vpc_connector                 = each.value.stores ? var.connector_id : null
+    vpc_connector_egress_settings = each.value.stores ? "PRIVATE_RANGES_ONLY" : null
+    # Cloud Tasks and Cloud Scheduler count as internal: nothing else reaches the worker and
+    # the sweeper. API Gateway does not, so the public ones are open, and IAM keeps others out.
+    ingress_settings               = contains(["tasks", "scheduler"], each.value.invoker) ? "ALLOW_INTERNAL_ONLY" : "ALLOW_ALL"
     all_traffic_on_latest_revision = true
-    environment_variables          = merge(local.environment, { WORKER_URL = local.worker_url })
+    environment_variables          = module.env.environment[each.key]
 
+    # Pinned to the version this apply created: `latest` would let a hand-added version
+    # change a running function without a deploy, and would fail before any version exists.
     dynamic "secret_environment_variables" {
-      for_each = each.key == "users" ? merge(local.secret_environment, { JWT_PRIVATE_JWK = var.secrets.jwt_private_jwk }) : local.secret_environment
+      for_each = module.env.secret_environment[each.key]
       content {
         key        = secret_environment_variables.key
         project_id = var.project_id
-        secret     = secret_environment_variables.value
-        version    = "latest"
+        secret     = secret_environment_variables.value.secret
+        version    = secret_environment_variables.value.version
       }
     }
   }
-  depends_on = [google_secret_manager_secret_iam_member.stores, google_secret_manager_secret_iam_member.jwt_signing_key]
+
+  lifecycle {
+    precondition {
+      condition     = local.connections_needed <= local.connection_budget
+      error_message = "PostgreSQL connection budget: the sum of max_instances × pool_size over the PostgreSQL functions (${local.connections_needed}) exceeds max_connections less ${local.connection_headroom_percent}% and ${local.reserved_connections} reserved (${local.connection_budget})."
+    }
+  }
+
+  depends_on = [
+    google_secret_manager_secret_iam_member.accessor,
+    google_project_iam_member.build,
+    google_storage_bucket_iam_member.build_reads_source,
+  ]
 }
 
 # Only Cloud Tasks may push to the order-worker, only Cloud Scheduler may call the sweeper.
 resource "google_cloud_run_v2_service_iam_member" "internal_invoker" {
-  for_each = toset(local.internal_names)
+  for_each = { for name, f in var.functions : name => f if contains(["tasks", "scheduler"], f.invoker) }
   project  = var.project_id
   location = var.region
   name     = google_cloudfunctions2_function.function[each.key].service_config[0].service
   role     = "roles/run.invoker"
-  member   = "serviceAccount:${var.functions[each.key].invoker == "tasks" ? var.queue.invoker_email : var.queue.scheduler_email}"
+  member   = "serviceAccount:${each.value.invoker == "tasks" ? var.queue.invoker_email : var.queue.scheduler_email}"
 }
 
+# jwks, the one public function: API Gateway fetches the JWKS without credentials.
+resource "google_cloud_run_v2_service_iam_member" "public_invoker" {
+  for_each = { for name, f in var.functions : name => f if f.invoker == "public" }
+  project  = var.project_id
+  location = var.region
+  name     = google_cloudfunctions2_function.function[each.key].service_config[0].service
+  role     = "roles/run.invoker"
+  member   = "allUsers"
+}
+
+# Cloud Scheduler calls the sweeper at its run.app URL, with that URL as the OIDC audience:
+# what Cloud Run accepts (CLOUD.md §5, [run:aud]).
 resource "google_cloud_scheduler_job" "sweeper" {
   project          = var.project_id
   region           = var.region
@@ -160,10 +248,10 @@ resource "google_cloud_scheduler_job" "sweeper" {
 
   http_target {
     http_method = "POST"
-    uri         = "${google_cloudfunctions2_function.function["sweeper"].url}/"
+    uri         = google_cloudfunctions2_function.function["sweeper"].service_config[0].uri
     oidc_token {
       service_account_email = var.queue.scheduler_email
-      audience              = google_cloudfunctions2_function.function["sweeper"].url
+      audience              = google_cloudfunctions2_function.function["sweeper"].service_config[0].uri
     }
   }
 }

@@ -18,15 +18,22 @@ variable "openapi_file" {
   type        = string
 }
 
-variable "public_functions" {
-  description = "The functions behind the gateway (functions module output): name => { url, service }."
+variable "labels" {
+  description = "Labels of every resource that takes them."
+  type        = map(string)
+  default     = {}
+}
+
+variable "backends" {
+  description = "The functions behind the gateway (functions module output): name => { url (run.app, no trailing slash), service, invoker }."
   type = map(object({
     url     = string
     service = string
+    invoker = string
   }))
   validation {
-    condition     = alltrue([for name in ["users", "sales", "orders"] : contains(keys(var.public_functions), name)])
-    error_message = "public_functions must hold users, sales and orders: openapi.yaml routes to all three."
+    condition     = alltrue([for name in ["users", "sales", "orders", "jwks"] : contains(keys(var.backends), name)])
+    error_message = "backends must hold users, sales, orders and jwks: openapi.yaml routes to all four."
   }
 }
 

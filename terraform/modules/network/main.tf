@@ -20,6 +20,10 @@ resource "google_service_networking_connection" "private_services" {
   network                 = google_compute_network.vpc.id
   service                 = "servicenetworking.googleapis.com"
   reserved_peering_ranges = [google_compute_global_address.private_services.name]
+  # Cloud SQL keeps its producer resources a while after the instance is gone, so deleting
+  # the connection fails and blocks `terraform destroy`; abandon it (the peering then goes
+  # by hand: README, Deploy).
+  deletion_policy = "ABANDON"
 }
 
 resource "google_vpc_access_connector" "functions" {

@@ -30,4 +30,8 @@ variable "connector" {
     condition     = var.connector.min_instances >= 2 && var.connector.max_instances > var.connector.min_instances
     error_message = "connector: at least 2 instances, and max_instances above min_instances."
   }
+  validation {
+    condition     = contains(["f1-micro", "e2-micro", "e2-standard-4"], var.connector.machine_type)
+    error_message = "connector.machine_type: f1-micro, e2-micro or e2-standard-4 (what Serverless VPC Access offers)."
+  }
 }

@@ -1,0 +1,4 @@
+# No provider: this module only computes values.
+terraform {
+  required_version = ">= 1.6"
+}
