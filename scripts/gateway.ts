@@ -2,10 +2,12 @@
 // function (x-google-backend), checks JWTs as the gateway does (issuer, JWKS, audience),
 // passes the verified claims in X-Apigateway-Api-Userinfo, sends OPTIONS of any known path to
 // its backend unchecked (allowCors), and appends the caller's address to X-Forwarded-For.
+// Backends are reached straight at their addresses (the local stack), or through a
+// `BackendRoute` that plays Google's part (the cloud-parity run: ID tokens, run.app URLs).
 import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createRemoteJWKSet } from 'jose';
+import { createRemoteJWKSet, customFetch } from 'jose';
 import { OpenAPIRouter } from 'openapi-backend';
 import type { OpenAPIV3 } from 'openapi-types';
 import { parse as parseYaml } from 'yaml';
@@ -22,12 +24,44 @@ export interface GatewayOptions {
   openapiFile: string;
   /** The values of the ${...} placeholders of openapi.yaml, e.g. orders_url. */
   variables: Record<string, string>;
+  /** How backend addresses are reached; default: straight at the address. */
+  backends?: BackendRoute;
+}
+
+export type RouteAnswer = { ok: true; target: URL; authorization?: string } | { ok: false; status: number; reason: string };
+
+/**
+ * Where a request to a backend URL goes. API Gateway calls a backend with an ID token of its
+ * service account whose audience is the backend's `jwt_audience` (default: the address, path
+ * included), and fetches the JWKS anonymously (CLOUD.md §1, §2).
+ */
+export interface BackendRoute {
+  route(url: string, caller: { audience: string } | 'anonymous'): Promise<RouteAnswer>;
+}
+
+const DIRECT: BackendRoute = { route: (url) => Promise.resolve({ ok: true, target: new URL(url) }) };
+
+/**
+ * The URL API Gateway sends a request to (CLOUD.md §1): APPEND_PATH_TO_ADDRESS puts the
+ * request's path and query after the address's path; CONSTANT_ADDRESS (the default of an
+ * operation) keeps the address's path and passes the path parameters as query parameters.
+ */
+export function backendUrl(
+  backend: { address: string; path_translation?: string },
+  request: { path: string; query: string; pathParams: Record<string, string> },
+): string {
+  const address = new URL(backend.address);
+  if (backend.path_translation === 'APPEND_PATH_TO_ADDRESS') {
+    return `${address.origin}${address.pathname.replace(/\/$/, '')}${request.path}${request.query ? `?${request.query}` : ''}`;
+  }
+  const params = [request.query, ...Object.entries(request.pathParams).map(([k, v]) => `${k}=${v}`)].filter((p) => p.length > 0);
+  return `${address.origin}${address.pathname}${params.length > 0 ? `?${params.join('&')}` : ''}`;
 }
 
 interface GoogleOperation {
   operationId: string;
   security?: Record<string, string[]>[];
-  'x-google-backend'?: { address: string; path_translation?: string };
+  'x-google-backend'?: { address: string; path_translation?: string; jwt_audience?: string };
 }
 
 type SwaggerDoc = {
@@ -48,6 +82,7 @@ export function fillTemplate(text: string, variables: Record<string, string>): s
 }
 
 export async function loadGatewayConfig(options: GatewayOptions) {
+  const backends = options.backends ?? DIRECT;
   const swagger = parseYaml(fillTemplate(readFileSync(options.openapiFile, 'utf8'), options.variables)) as SwaggerDoc;
   const { openapi } = await swagger2openapi.convertObj(structuredClone(swagger), { patch: true, warnOnly: true });
   const operations = new Map<string, GoogleOperation>();
@@ -64,7 +99,14 @@ export async function loadGatewayConfig(options: GatewayOptions) {
     /** x-google-endpoints allowCors: every path takes OPTIONS to its backend, unauthenticated (CLOUD.md §3). */
     allowCors: (swagger['x-google-endpoints'] ?? []).some((e) => e.allowCors === true),
     verify: createTokenVerifier({
-      keys: createRemoteJWKSet(new URL(scheme['x-google-jwks_uri'])),
+      keys: createRemoteJWKSet(new URL(scheme['x-google-jwks_uri']), {
+        // API Gateway fetches the keys with a plain GET and no credentials (CLOUD.md §2).
+        [customFetch]: async (url, init) => {
+          const answer = await backends.route(url, 'anonymous');
+          if (!answer.ok) return new Response(answer.reason, { status: answer.status });
+          return fetch(answer.target, init);
+        },
+      }),
       issuer: scheme['x-google-issuer'],
       audience: scheme['x-google-audiences'],
     }),
@@ -99,6 +141,7 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'up
 
 export async function createGateway(options: GatewayOptions): Promise<http.Server> {
   const { router, operations, verify, allowCors } = await loadGatewayConfig(options);
+  const backends = options.backends ?? DIRECT;
   /** The operation of a path whatever its method: where API Gateway sends the path's OPTIONS. */
   const anyOperationOf = (path: string, headers: Record<string, string>) => {
     for (const method of OPERATION_METHODS) {
@@ -115,16 +158,14 @@ export async function createGateway(options: GatewayOptions): Promise<http.Serve
       const [path = '/', query = ''] = (req.url ?? '/').split('?', 2);
       const preflight = allowCors && req.method === 'OPTIONS';
       let operation: GoogleOperation | undefined;
+      let pathParams: Record<string, string> = {};
       if (preflight) {
         operation = anyOperationOf(path, req.headers as Record<string, string>);
       } else {
-        const match = router.matchOperation({
-          method: (req.method ?? 'GET').toLowerCase(),
-          path,
-          headers: req.headers as Record<string, string>,
-          query,
-        });
+        const request = { method: (req.method ?? 'GET').toLowerCase(), path, headers: req.headers as Record<string, string>, query };
+        const match = router.matchOperation(request);
         operation = match?.operationId ? operations.get(match.operationId) : undefined;
+        if (match) pathParams = router.parseRequest(request, match).params as Record<string, string>;
       }
       const backend = operation?.['x-google-backend'];
       if (!operation || !backend) throw new ApiError('not_found', 'No such route.');
@@ -136,13 +177,27 @@ export async function createGateway(options: GatewayOptions): Promise<http.Serve
       headers['x-request-id'] = requestId;
       headers['x-forwarded-for'] = forwardedFor(req.headers['x-forwarded-for'], req.socket.remoteAddress);
       if (!preflight && operation.security && operation.security.length > 0) {
-        const { claims } = await verify(bearerToken(req));
-        headers[GATEWAY_USERINFO_HEADER] = Buffer.from(JSON.stringify(claims)).toString('base64url');
+        const token = bearerToken(req);
+        await verify(token);
+        // The token's own payload, as API Gateway passes it (unpadded base64url; CLOUD.md §2).
+        headers[GATEWAY_USERINFO_HEADER] = token.split('.')[1];
         // API Gateway moves the caller's token aside and authenticates itself to the backend.
         headers['x-forwarded-authorization'] = headers.authorization;
         delete headers.authorization;
       }
-      const target = new URL(backend.address);
+      const routed = await backends.route(backendUrl(backend, { path, query, pathParams }), {
+        audience: backend.jwt_audience ?? backend.address,
+      });
+      if (!routed.ok) {
+        res.writeHead(routed.status, { 'content-type': 'text/plain', 'x-request-id': requestId });
+        res.end(routed.reason);
+        return;
+      }
+      const target = routed.target;
+      if (routed.authorization) {
+        headers['x-forwarded-authorization'] ??= headers.authorization;
+        headers.authorization = routed.authorization;
+      }
       const body = await readBody(req);
       const forward = (retry: boolean) => {
         const upstream = http.request(
@@ -150,7 +205,7 @@ export async function createGateway(options: GatewayOptions): Promise<http.Serve
             host: target.hostname,
             port: target.port,
             method: req.method,
-            path: backend.path_translation === 'APPEND_PATH_TO_ADDRESS' ? target.pathname.replace(/\/$/, '') + req.url : target.pathname,
+            path: target.pathname + target.search,
             headers: { ...headers, 'content-length': String(body.length) },
             agent,
           },

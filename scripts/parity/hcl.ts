@@ -11,6 +11,7 @@ import { parse } from '@cdktf/hcl2json';
 
 export type Value = null | string | number | boolean | Value[] | { [key: string]: Value };
 type Scope = Record<string, Value | (() => Value)>;
+type Functions = Record<string, (...args: Value[]) => Value>;
 
 class HclError extends Error {}
 
@@ -39,7 +40,7 @@ function entriesOf(v: Value): [Value, Value][] {
   throw new HclError(`cannot iterate over ${JSON.stringify(v)}`);
 }
 
-const FUNCTIONS: Record<string, (...args: Value[]) => Value> = {
+const FUNCTIONS: Functions = {
   merge: (...maps) => Object.assign({}, ...maps.filter((m) => m !== null)) as Value,
   join: (sep, list) => (list as Value[]).map(toText).join(toText(sep)),
   split: (sep, s) => toText(s).split(toText(sep)),
@@ -109,13 +110,14 @@ class Evaluator {
     private readonly src: string,
     private readonly scope: Scope,
     private readonly typeMode = false,
+    private readonly functions: Functions = FUNCTIONS,
   ) {}
 
-  static template(text: string, scope: Scope): Value {
+  static template(text: string, scope: Scope, functions: Functions = FUNCTIONS): Value {
     // A whole-string "${expr}" keeps the expression's type, as Terraform does.
     const whole = /^\$\{([\s\S]*)\}$/.exec(text);
-    if (whole && Evaluator.balanced(whole[1] as string)) return new Evaluator(whole[1] as string, scope).whole();
-    return new Evaluator(text, scope).templateBody(undefined);
+    if (whole && Evaluator.balanced(whole[1] as string)) return new Evaluator(whole[1] as string, scope, false, functions).whole();
+    return new Evaluator(text, scope, false, functions).templateBody(undefined);
   }
 
   private static balanced(inner: string): boolean {
@@ -343,7 +345,7 @@ class Evaluator {
       if (skip) return null;
       for (const arg of args) {
         try {
-          const v = new Evaluator(arg, this.scope).whole();
+          const v = new Evaluator(arg, this.scope, false, this.functions).whole();
           return name === 'can' ? true : v;
         } catch (err) {
           if (!(err instanceof HclError)) throw err;
@@ -360,7 +362,7 @@ class Evaluator {
     this.expect(')');
     if (skip) return null;
     if (this.typeMode) return Evaluator.typeCall(name, args);
-    const fn = FUNCTIONS[name];
+    const fn = this.functions[name];
     if (!fn) this.error(`unsupported function ${name}()`);
     return fn(...args);
   }
@@ -419,7 +421,7 @@ class Evaluator {
     const scopes = skip ? [] : entriesOf(collection).map(([k, v]) => ({ ...this.scope, [first]: second ? k : v, ...(second ? { [second]: v } : {}) }));
     // Parse once to find the shape, then evaluate the body per element in its own scope.
     const bodyEnd = (() => {
-      const probe = new Evaluator(this.src, this.scope, this.typeMode);
+      const probe = new Evaluator(this.src, this.scope, this.typeMode, this.functions);
       probe.pos = body;
       probe.expression(true);
       if (close === '}') {
@@ -437,7 +439,7 @@ class Evaluator {
     const list: Value[] = [];
     const map: Record<string, Value> = {};
     for (const scope of scopes) {
-      const e = new Evaluator(this.src, scope, this.typeMode);
+      const e = new Evaluator(this.src, scope, this.typeMode, this.functions);
       if (bodyEnd.cond !== undefined) {
         e.pos = bodyEnd.cond;
         if (!truthy(e.expression())) continue;
@@ -551,16 +553,32 @@ export async function readModule(dir: string): Promise<Json[]> {
   return Promise.all(files.map(async (f) => (await parse(f, readFileSync(path.join(dir, f), 'utf8'))) as Json));
 }
 
+export interface LoadedModule {
+  /** The module's files as hcl2json gives them. */
+  files: Json[];
+  /** Evaluates a piece of those files (an argument's value) in the module's scope, plus `extra` (e.g. `each`). */
+  evaluate(json: unknown, extra?: Record<string, Value>): Value;
+}
+
 /**
- * The outputs of a module that has no resources or data sources, for the given inputs —
- * what `terraform apply` of it would print. Inputs are checked against the variables' types.
+ * A module with the given inputs (checked against its variables' types, optional() defaults
+ * applied), its locals evaluated when first used. `refs` stands in for the resources and data
+ * sources an expression names (for example `{ google_api_gateway_api: { x: { … } } }`);
+ * `functions` for Terraform functions that read files (templatefile).
  */
-export async function evaluateModule(dir: string, inputs: Record<string, Value>): Promise<Record<string, Value>> {
+export async function loadModule(
+  dir: string,
+  inputs: Record<string, Value>,
+  options: { refs?: Record<string, Value>; functions?: Functions; allowResources?: boolean } = {},
+): Promise<LoadedModule> {
   const files = await readModule(dir);
   const blocks = (kind: string) => files.flatMap((f) => (f[kind] ?? []) as unknown);
-  for (const kind of ['resource', 'data', 'module']) {
-    if (files.some((f) => f[kind])) fail(`${dir}: a ${kind} block; this evaluator reads provider-free modules only`);
+  if (!options.allowResources) {
+    for (const kind of ['resource', 'data', 'module']) {
+      if (files.some((f) => f[kind])) fail(`${dir}: a ${kind} block; this evaluator reads provider-free modules only`);
+    }
   }
+  const functions = { ...FUNCTIONS, ...options.functions };
   const variables: Record<string, Value> = {};
   for (const group of blocks('variable') as Record<string, Json[]>[]) {
     for (const [name, [spec]] of Object.entries(group) as [string, Json[]][]) {
@@ -576,32 +594,50 @@ export async function evaluateModule(dir: string, inputs: Record<string, Value>)
   const localSources: Record<string, unknown> = Object.assign({}, ...(blocks('locals') as Json[]));
   const locals: Record<string, Value> = {};
   const evaluating = new Set<string>();
-  const scope: Scope = { var: variables, path: { module: dir, root: dir } };
+  const scope: Scope = { ...options.refs, var: variables, path: { module: dir, root: dir } };
+  const evaluate = (json: unknown, extra: Record<string, Value> = {}) => evaluateJson(json, { ...scope, ...extra }, functions);
   const localProxy = new Proxy(locals, {
     get(target, name: string) {
       if (!(name in localSources)) fail(`no local ${name}`);
       if (!(name in target)) {
         if (evaluating.has(name)) fail(`local ${name} refers to itself`);
         evaluating.add(name);
-        target[name] = evaluateJson(localSources[name], scope);
+        target[name] = evaluate(localSources[name]);
         evaluating.delete(name);
       }
       return target[name];
     },
   });
   scope.local = localProxy as unknown as Value;
+  return { files, evaluate };
+}
+
+/**
+ * The outputs of a module that has no resources or data sources, for the given inputs —
+ * what `terraform apply` of it would print.
+ */
+export async function evaluateModule(dir: string, inputs: Record<string, Value>): Promise<Record<string, Value>> {
+  const module = await loadModule(dir, inputs);
   const outputs: Record<string, Value> = {};
-  for (const group of blocks('output') as Record<string, Json[]>[]) {
-    for (const [name, [spec]] of Object.entries(group) as [string, Json[]][]) outputs[name] = evaluateJson(spec?.value, scope);
+  for (const file of module.files) {
+    for (const [name, [spec]] of Object.entries((file.output ?? {}) as Record<string, Json[]>)) outputs[name] = module.evaluate(spec?.value);
   }
   return outputs;
 }
 
+/** The arguments a module passes to one of its child modules (`module "<name>" { … }`), evaluated. */
+export function childModuleInputs(module: LoadedModule, name: string): Record<string, Value> {
+  const block = module.files.map((f) => (f.module as Record<string, Json[]> | undefined)?.[name]?.[0]).find((b) => b !== undefined);
+  if (!block) fail(`no module "${name}"`);
+  const META = new Set(['source', 'version', 'depends_on', 'providers', 'count', 'for_each']);
+  return Object.fromEntries(Object.entries(block).filter(([k]) => !META.has(k)).map(([k, v]) => [k, module.evaluate(v)]));
+}
+
 /** hcl2json gives literal structure as JSON and every expression as a "${…}" string. */
-function evaluateJson(v: unknown, scope: Scope): Value {
-  if (typeof v === 'string') return Evaluator.template(v, scope);
-  if (Array.isArray(v)) return v.map((item) => evaluateJson(item, scope));
-  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, item]) => [k, evaluateJson(item, scope)]));
+function evaluateJson(v: unknown, scope: Scope, functions: Functions): Value {
+  if (typeof v === 'string') return Evaluator.template(v, scope, functions);
+  if (Array.isArray(v)) return v.map((item) => evaluateJson(item, scope, functions));
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, item]) => [k, evaluateJson(item, scope, functions)]));
   return v as Value;
 }
 

@@ -39,3 +39,10 @@ test('with DATABASE_CA, an ssl parameter in DATABASE_URL (which would replace th
   assert.doesNotThrow(() => parseConfig({ DATABASE_URL: `${URL_WITHOUT_SSLMODE}?sslmode=require` }), 'without a CA the URL decides');
   assert.throws(() => parseConfig({ DATABASE_CA: 'not a pem' }), /DATABASE_CA/);
 });
+
+test('an empty DATABASE_CA or REDIS_TLS_CA is no CA (a store on plain TCP), not a bad certificate', () => {
+  const cfg = parseConfig({ DATABASE_CA: '', REDIS_TLS_CA: '' });
+  assert.equal(cfg.DATABASE_CA, undefined);
+  assert.equal(cfg.REDIS_TLS_CA, undefined);
+  assert.throws(() => parseConfig({ DATABASE_CA: 'not a certificate' }), /DATABASE_CA/);
+});

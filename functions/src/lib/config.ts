@@ -23,6 +23,9 @@ const originList = z
       .filter((o) => o.length > 0),
   );
 
+/** An optional setting given as an empty string is not given (a deployment that has no CA for a plain-TCP store). */
+const unsetWhenEmpty = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
+
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
 export const configSchema = z.object({
@@ -31,7 +34,7 @@ export const configSchema = z.object({
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6390'),
   REDIS_KEY_PREFIX: z.string().default(''),
   /** The CA that signs the Redis server's certificate (PEM), for a rediss:// URL (Memorystore's own CA). */
-  REDIS_TLS_CA: z.string().optional(),
+  REDIS_TLS_CA: unsetWhenEmpty(z.string()),
   DATABASE_URL: z.string().default('postgres://postgres:postgres@127.0.0.1:5440/flashsale'),
   DATABASE_POOL_SIZE: positiveInt(10),
   /**
@@ -39,7 +42,7 @@ export const configSchema = z.object({
    * the chain but not the host name (verify-ca: Cloud SQL's certificate names project:instance,
    * not the private IP). DATABASE_URL must then carry no ssl parameter, which would override it.
    */
-  DATABASE_CA: z.string().includes('-----BEGIN CERTIFICATE-----', { message: 'a PEM certificate' }).optional(),
+  DATABASE_CA: unsetWhenEmpty(z.string().includes('-----BEGIN CERTIFICATE-----', { message: 'a PEM certificate' })),
   /** `gateway`: trust the verified claims API Gateway passes; `bearer`: verify the token here. */
   AUTH_MODE: z.enum(['gateway', 'bearer']).default('bearer'),
   JWT_ISSUER: z.string().default('http://localhost:8080'),
