@@ -195,7 +195,7 @@ export async function createGateway(options: GatewayOptions): Promise<http.Serve
       }
       const target = routed.target;
       if (routed.authorization) {
-        headers['x-forwarded-authorization'] ??= headers.authorization;
+        if (headers.authorization !== undefined) headers['x-forwarded-authorization'] ??= headers.authorization;
         headers.authorization = routed.authorization;
       }
       const body = await readBody(req);
@@ -223,6 +223,11 @@ export async function createGateway(options: GatewayOptions): Promise<http.Serve
         upstream.end(body);
       };
       forward(true);
-    })().catch((err: unknown) => sendError(res, requestId, toApiError(err)));
+    })().catch((err: unknown) => {
+      const answer = toApiError(err);
+      // A fault of the gateway itself is answered `internal` like any other; say what it was.
+      if (answer.code === 'internal') console.error(`gateway: ${req.method} ${req.url}:`, err);
+      sendError(res, requestId, answer);
+    });
   });
 }

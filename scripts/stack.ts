@@ -72,7 +72,7 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-function spawnFunction(name: FunctionName, port: number, env: Record<string, string>, logDir?: string): ChildProcess {
+export function spawnFunction(name: FunctionName, port: number, env: Record<string, string>, logDir?: string): ChildProcess {
   const child = spawn(
     process.execPath,
     [FRAMEWORK_MAIN, `--target=${name}`, `--port=${port}`, `--source=${path.join(ROOT, 'functions')}`],
@@ -86,7 +86,7 @@ function spawnFunction(name: FunctionName, port: number, env: Record<string, str
   return child;
 }
 
-async function healthy(url: string): Promise<boolean> {
+export async function healthy(url: string): Promise<boolean> {
   try {
     const answer = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) });
     return answer.ok;

@@ -9,7 +9,7 @@ const files = process.argv.slice(2);
 const patterns =
   files.length > 0
     ? files
-    : ['tests/unit/**/*.test.ts', 'tests/integration/**/*.test.ts', 'tests/e2e/**/*.test.ts', 'tests/faults/**/*.test.ts', 'tests/stress/**/*.test.ts'];
+    : ['tests/unit/**/*.test.ts', 'tests/integration/**/*.test.ts', 'tests/e2e/**/*.test.ts', 'tests/parity/**/*.test.ts', 'tests/faults/**/*.test.ts', 'tests/stress/**/*.test.ts'];
 
 /** The React client's component tests (Vitest), before the stack is up: they need none of it. */
 const webTests = files.length > 0 ? 0 : await new Promise<number>((resolve) => {
