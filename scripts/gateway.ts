@@ -33,7 +33,7 @@ export type RouteAnswer = { ok: true; target: URL; authorization?: string } | { 
 /**
  * Where a request to a backend URL goes. API Gateway calls a backend with an ID token of its
  * service account whose audience is the backend's `jwt_audience` (default: the address, path
- * included), and fetches the JWKS anonymously (CLOUD.md §1, §2).
+ * included), and fetches the JWKS anonymously (docs/cloud.md §1, §2).
  */
 export interface BackendRoute {
   route(url: string, caller: { audience: string } | 'anonymous'): Promise<RouteAnswer>;
@@ -42,7 +42,7 @@ export interface BackendRoute {
 const DIRECT: BackendRoute = { route: (url) => Promise.resolve({ ok: true, target: new URL(url) }) };
 
 /**
- * The URL API Gateway sends a request to (CLOUD.md §1): APPEND_PATH_TO_ADDRESS puts the
+ * The URL API Gateway sends a request to (docs/cloud.md §1): APPEND_PATH_TO_ADDRESS puts the
  * request's path and query after the address's path; CONSTANT_ADDRESS (the default of an
  * operation) keeps the address's path and passes the path parameters as query parameters.
  */
@@ -96,11 +96,11 @@ export async function loadGatewayConfig(options: GatewayOptions) {
   return {
     router: new OpenAPIRouter({ definition: openapi }),
     operations,
-    /** x-google-endpoints allowCors: every path takes OPTIONS to its backend, unauthenticated (CLOUD.md §3). */
+    /** x-google-endpoints allowCors: every path takes OPTIONS to its backend, unauthenticated (docs/cloud.md §3). */
     allowCors: (swagger['x-google-endpoints'] ?? []).some((e) => e.allowCors === true),
     verify: createTokenVerifier({
       keys: createRemoteJWKSet(new URL(scheme['x-google-jwks_uri']), {
-        // API Gateway fetches the keys with a plain GET and no credentials (CLOUD.md §2).
+        // API Gateway fetches the keys with a plain GET and no credentials (docs/cloud.md §2).
         [customFetch]: async (url, init) => {
           const answer = await backends.route(url, 'anonymous');
           if (!answer.ok) return new Response(answer.reason, { status: answer.status });
@@ -179,7 +179,7 @@ export async function createGateway(options: GatewayOptions): Promise<http.Serve
       if (!preflight && operation.security && operation.security.length > 0) {
         const token = bearerToken(req);
         await verify(token);
-        // The token's own payload, as API Gateway passes it (unpadded base64url; CLOUD.md §2).
+        // The token's own payload, as API Gateway passes it (unpadded base64url; docs/cloud.md §2).
         headers[GATEWAY_USERINFO_HEADER] = token.split('.')[1];
         // API Gateway moves the caller's token aside and authenticates itself to the backend.
         headers['x-forwarded-authorization'] = headers.authorization;

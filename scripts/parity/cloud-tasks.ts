@@ -7,7 +7,7 @@
  * talks to it: `new CloudTasksClient({ apiEndpoint: endpoint.host, port: endpoint.port,
  * sslCreds: grpc.credentials.createInsecure() })`. It serves CreateTask, GetTask, DeleteTask and
  * ListTasks on the queues named in `options.queues` (any other queue is NOT_FOUND; every other
- * method is UNIMPLEMENTED), and pushes each HTTP task as Cloud Tasks does (CLOUD.md §6):
+ * method is UNIMPLEMENTED), and pushes each HTTP task as Cloud Tasks does (docs/cloud.md §6):
  *  - the task's method (POST by default), url, headers and body as written, minus the headers
  *    Cloud Tasks replaces (Host, Content-Length, User-Agent, X-Google-*, X-AppEngine-*,
  *    X-CloudTasks-*), plus `User-Agent: Google-Cloud-Tasks` and X-CloudTasks-QueueName (the

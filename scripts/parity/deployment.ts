@@ -145,7 +145,7 @@ export async function parityDeployment(values: ParityValues): Promise<ParityDepl
     };
   }
 
-  // A created function's service_config: its run.app URL (CLOUD.md §5) and service name.
+  // A created function's service_config: its run.app URL (docs/cloud.md §5) and service name.
   const created = {
     google_cloudfunctions2_function: {
       function: Object.fromEntries(Object.values(functions).map((f) => [f.target, { service_config: [{ uri: f.url, service: f.service }] }])),

@@ -1,7 +1,7 @@
 // The part of Google's platform between a caller and a deployed function, for the cloud-parity
 // run: a function answers at its run.app URL (and at cloudfunctions.net/<name>), and Cloud Run
 // lets a request in only with a Google ID token whose audience is the service's URL and whose
-// account may invoke it (CLOUD.md §5), or with none when allUsers may. Also the local stand-in
+// account may invoke it (docs/cloud.md §5), or with none when allUsers may. Also the local stand-in
 // for Google's token issuer, which signs the ID tokens API Gateway, Cloud Tasks and Cloud
 // Scheduler present.
 import { exportJWK, generateKeyPair, jwtVerify, SignJWT, createLocalJWKSet, type JWTPayload } from 'jose';

@@ -1,5 +1,5 @@
 // DATABASE_CA: PostgreSQL over TLS with verify-ca semantics (the chain checked against the CA,
-// not the host name: Cloud SQL's certificate names project:instance and no IP; CLOUD.md §9).
+// not the host name: Cloud SQL's certificate names project:instance and no IP; docs/cloud.md §9).
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';

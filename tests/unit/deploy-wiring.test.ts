@@ -1,4 +1,4 @@
-// The Terraform against Google's documented behaviour (CLOUD.md) and the runtime contract,
+// The Terraform against Google's documented behaviour (docs/cloud.md) and the runtime contract,
 // offline: each test parses the .tf files (@cdktf/hcl2json) and checks one wiring that a
 // review found wrong: what the first apply needs, what the functions get, who may call them.
 import assert from 'node:assert/strict';

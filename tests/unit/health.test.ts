@@ -1,5 +1,5 @@
 // The health route of every function: GET /health, never a path ending in z (Cloud Run
-// reserves some of those, CLOUD.md §8), on each function and in openapi.yaml.
+// reserves some of those, docs/cloud.md §8), on each function and in openapi.yaml.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';

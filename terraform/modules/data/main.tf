@@ -28,7 +28,7 @@ resource "google_sql_database_instance" "orders" {
   deletion_protection = var.postgres.deletion_protection
 
   settings {
-    # PostgreSQL 16+ defaults to ENTERPRISE_PLUS, which refuses db-custom-* tiers (CLOUD.md §9,
+    # PostgreSQL 16+ defaults to ENTERPRISE_PLUS, which refuses db-custom-* tiers (docs/cloud.md §9,
     # [sql:new], [mm#18014]): the edition is always explicit, and validated with the tier.
     edition           = var.postgres.edition
     tier              = var.postgres.tier

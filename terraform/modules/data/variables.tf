@@ -66,7 +66,7 @@ variable "postgres" {
     error_message = "postgres.availability_type: ZONAL or REGIONAL."
   }
   validation {
-    # CLOUD.md §9: ENTERPRISE takes db-f1-micro, db-g1-small and db-custom-CPU-MB;
+    # docs/cloud.md §9: ENTERPRISE takes db-f1-micro, db-g1-small and db-custom-CPU-MB;
     # ENTERPRISE_PLUS only db-perf-optimized-N-*. Anything else is a 400 at apply.
     condition = (
       (var.postgres.edition == "ENTERPRISE" && can(regex("^db-(f1-micro|g1-small|custom-[0-9]+-[0-9]+)$", var.postgres.tier))) ||

@@ -3,7 +3,7 @@ terraform {
   required_providers {
     # One major each: 6.x, the schema tests/unit/terraform.test.ts checks every argument
     # against (@cdktf/provider-google-beta 16.x = google-beta 6.50). Direct VPC egress would
-    # need ≥ 7.21 (CLOUD.md §10); this deployment uses the VPC connector instead.
+    # need ≥ 7.21 (docs/cloud.md §10); this deployment uses the VPC connector instead.
     google = {
       source  = "hashicorp/google"
       version = "~> 6.50"

@@ -7,7 +7,7 @@
 
 locals {
   # A 2nd-gen function's Cloud Run service is named like the function; its deterministic
-  # run.app URL is https://SERVICE-PROJECT_NUMBER.REGION.run.app (CLOUD.md §5, [run:url]) while
+  # run.app URL is https://SERVICE-PROJECT_NUMBER.REGION.run.app (docs/cloud.md §5, [run:url]) while
   # the label stays ≤ 63 characters (name ≤ 21 + function ≤ 12 + number ≤ 12: it does). Known
   # before the functions exist, so one function's environment can name another's URL.
   urls = { for name, f in var.functions : name => "https://${var.name}-${name}-${var.project_number}.${var.region}.run.app" }
@@ -20,7 +20,7 @@ locals {
     JWT_AUDIENCE         = var.jwt.audience
     JWKS_URL             = "${local.urls["jwks"]}/.well-known/jwks.json"
     CORS_ALLOWED_ORIGINS = join(",", var.cors_allowed_origins)
-    # UNCONFIRMED (CLOUD.md §4): Google's front ends are believed to append
+    # UNCONFIRMED (docs/cloud.md §4): Google's front ends are believed to append
     # "<client-ip>, <lb-ip>", so the client is the 2nd entry from the right. README (Deploy)
     # says how to check it after the first deploy and where to change it (settings).
     FORWARDED_FOR_HOP = "2"

@@ -1,7 +1,7 @@
 # One Cloud Functions (2nd gen) function per target, from one source archive, each with its
 # own service account and callable only by its one caller: the gateway's account for users,
 # sales and orders, Cloud Tasks' for the order-worker, Cloud Scheduler's for the sweeper, and
-# anyone for jwks (API Gateway fetches the JWKS without credentials, CLOUD.md §2).
+# anyone for jwks (API Gateway fetches the JWKS without credentials, docs/cloud.md §2).
 
 locals {
   labels = merge(var.labels, { component = "functions" })
@@ -237,7 +237,7 @@ resource "google_cloud_run_v2_service_iam_member" "public_invoker" {
 }
 
 # Cloud Scheduler calls the sweeper at its run.app URL, with that URL as the OIDC audience:
-# what Cloud Run accepts (CLOUD.md §5, [run:aud]).
+# what Cloud Run accepts (docs/cloud.md §5, [run:aud]).
 resource "google_cloud_scheduler_job" "sweeper" {
   project          = var.project_id
   region           = var.region

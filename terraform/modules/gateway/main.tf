@@ -33,7 +33,7 @@ resource "google_api_gateway_api_config" "flash_sale" {
   labels               = var.labels
 
   # Backend addresses are the functions' run.app URLs (service_config[0].uri): the gateway's
-  # ID token carries its backend address as audience (CLOUD.md §1, [esp:rm]) and Cloud Run
+  # ID token carries its backend address as audience (docs/cloud.md §1, [esp:rm]) and Cloud Run
   # accepts its run.app URL as one (§5, [run:aud]). managed_service names the API's service,
   # the only name x-google-endpoints' allowCors is honoured for (§3).
   openapi_documents {
