@@ -145,7 +145,7 @@ test('connection budget: max_instances × pool size over the PostgreSQL function
 test('CORS origins, FORWARDED_FOR_HOP 2 (marked UNCONFIRMED) and ingress per invoker', async () => {
   const env = text('modules/function-env/main.tf');
   assert.match(env, /CORS_ALLOWED_ORIGINS = join\(",", var\.cors_allowed_origins\)/);
-  assert.match(env, /UNCONFIRMED \(CLOUD\.md §4\)[\s\S]{0,300}FORWARDED_FOR_HOP = "2"/);
+  assert.match(env, /UNCONFIRMED \(docs\/cloud\.md §4\)[\s\S]{0,300}FORWARDED_FOR_HOP = "2"/);
   for (const dir of ['environments/dev', 'environments/prod', 'modules/flash-sale']) {
     assert.equal(first((await parseModule(dir)).variable?.cors_allowed_origins).type, '${list(string)}', dir);
   }
