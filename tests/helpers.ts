@@ -2,6 +2,7 @@
 // users and sales, and polling. The stack itself comes from scripts/test.ts (npm test).
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
+import type { FunctionTarget } from '../functions/src/function-names.ts';
 import type { Role } from '../functions/src/lib/auth.ts';
 import { signingKeyFromSetting } from '../functions/src/lib/keys.ts';
 import { signAccessToken } from '../functions/src/users/tokens.ts';
@@ -13,7 +14,7 @@ function required(name: string): string {
 }
 
 export const gatewayUrl = () => required('TEST_GATEWAY_URL');
-export const functionUrl = (name: 'users' | 'sales' | 'orders' | 'order-worker' | 'sweeper' | 'jwks') =>
+export const functionUrl = (name: FunctionTarget) =>
   (JSON.parse(required('TEST_FUNCTION_URLS')) as Record<string, string>)[name] as string;
 
 export interface Answer<T = Record<string, unknown>> {

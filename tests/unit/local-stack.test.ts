@@ -3,6 +3,8 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
+import { FUNCTION_NAMES, localFunctionPort } from '../../functions/src/function-names.ts';
+import { FUNCTION_TARGETS } from '../../functions/src/targets.ts';
 import { fillTemplate, loadGatewayConfig } from '../../scripts/gateway.ts';
 import { taskHeaders } from '../../scripts/task-dispatcher.ts';
 
@@ -49,4 +51,12 @@ test('the dispatcher sends the headers Cloud Tasks sends', () => {
   assert.equal(headers['x-cloudtasks-taskname'], 'order-1');
   assert.equal(headers['x-cloudtasks-taskretrycount'], '2');
   assert.equal(headers['x-cloudtasks-tasketa'], '1000.500000');
+});
+
+test("each function's local port follows the gateway's in FUNCTION_NAMES order, as the README lists them (8081 … 8086)", () => {
+  assert.deepEqual(
+    Object.fromEntries(FUNCTION_NAMES.map((name) => [name, localFunctionPort(8080, name)])),
+    { users: 8081, sales: 8082, orders: 8083, 'order-worker': 8084, sweeper: 8085, jwks: 8086 },
+  );
+  assert.deepEqual(Object.keys(FUNCTION_TARGETS), [...FUNCTION_NAMES], 'the Functions Framework registers the targets in the same order');
 });
