@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { signingKeyFromSetting } from '../functions/src/lib/keys.ts';
-import { signAccessToken } from '../functions/src/users/tokens.ts';
+import { signAccessToken } from '../functions/src/lib/tokens.ts';
 import { checkWhenQuiet, History, type Attempt } from '../tests/faults/checker.ts';
 import { localSigningKey } from './local/keys.ts';
 import { progress } from './local/system.ts';

@@ -5,7 +5,7 @@ import pg from 'pg';
 import type { FunctionTarget } from '../functions/src/function-names.ts';
 import type { Role } from '../functions/src/lib/auth.ts';
 import { signingKeyFromSetting } from '../functions/src/lib/keys.ts';
-import { signAccessToken } from '../functions/src/users/tokens.ts';
+import { signAccessToken } from '../functions/src/lib/tokens.ts';
 
 function required(name: string): string {
   const value = process.env[name];
