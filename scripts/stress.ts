@@ -10,7 +10,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { signingKeyFromSetting } from '../functions/src/lib/keys.ts';
 import { signAccessToken } from '../functions/src/lib/tokens.ts';
-import { checkWhenQuiet, History, type Attempt } from '../tests/faults/checker.ts';
+import { checkWhenQuiet, History, type Attempt } from '../functions/src/checker/invariants.ts';
 import { localSigningKey } from './local/keys.ts';
 import { progress } from './local/system.ts';
 import { seedUsers } from './seed-users.ts';
