@@ -1,6 +1,7 @@
 // The house's import rules (STYLE.md, "Our own habits"), read from the sources: no import cycle
 // in the functions, nothing in lib/ from a function's own folder, and the scripts and the
-// tests' helpers take what they share with the functions from lib/ alone.
+// tests' helpers take what they share with the functions from lib/ alone, and the web client
+// reaches into no other folder.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -55,5 +56,11 @@ test("nothing in functions/src/lib imports from a function's own folder", () => 
 test("the scripts and the tests' helpers use lib/, never a function's own folder", () => {
   const files = [...sourcesUnder(path.join(ROOT, 'scripts')), path.join(ROOT, 'tests/helpers.ts')];
   const wrong = files.flatMap((f) => relativeImports(f).filter(inFunctionFolder).map((d) => `${rel(f)} → ${rel(d)}`));
+  assert.deepEqual(wrong, []);
+});
+
+test('the web client reaches nothing outside web/ by path: what it shares with the functions is @flash-sale/contract', () => {
+  const web = path.join(ROOT, 'web') + path.sep;
+  const wrong = sourcesUnder(path.join(ROOT, 'web/src')).flatMap((f) => relativeImports(f).filter((d) => !d.startsWith(web)).map((d) => `${rel(f)} → ${rel(d)}`));
   assert.deepEqual(wrong, []);
 });
