@@ -190,6 +190,10 @@ export async function createGateway(options: GatewayOptions): Promise<http.Serve
         headers.authorization = routed.authorization;
       }
       const body = await readBody(req);
+      // Hand-written rather than a proxy library (http-proxy-3 was weighed): the gateway sets
+      // every header itself (drops the caller's userinfo, moves authorization aside, appends
+      // X-Forwarded-For) and resends a read body on a reused socket's reset, which a library
+      // would need hooks for at each step, for no less code.
       const forward = (retry: boolean) => {
         const upstream = http.request(
           {
