@@ -13,7 +13,7 @@ import type { OpenAPIV3 } from 'openapi-types';
 import { parse as parseYaml } from 'yaml';
 import { bearerToken, createTokenVerifier, GATEWAY_USERINFO_HEADER } from '../functions/src/lib/auth.ts';
 import { ApiError } from '../functions/src/lib/errors.ts';
-import { requestIdOf, sendError, toApiError } from '../functions/src/lib/http.ts';
+import { readBodyThen, requestIdOf, sendError, toApiError, type FunctionRequest } from '../functions/src/lib/http.ts';
 
 const require = createRequire(import.meta.url);
 const swagger2openapi = require('swagger2openapi') as {
@@ -113,18 +113,9 @@ export async function loadGatewayConfig(options: GatewayOptions) {
   };
 }
 
-/** Request bodies are small JSON; reading them whole lets a request be sent twice if need be. */
-const MAX_BODY_BYTES = 1024 * 1024;
-
-async function readBody(req: http.IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new ApiError('invalid_request', 'The body is too large.');
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
+/** The body, read whole (so that a request can be sent twice) under the functions' own limit. */
+function readBody(req: FunctionRequest): Promise<Buffer> {
+  return new Promise((resolve, reject) => readBodyThen(req, reject, () => resolve(req.rawBody ?? Buffer.alloc(0))));
 }
 
 /**
@@ -199,6 +190,10 @@ export async function createGateway(options: GatewayOptions): Promise<http.Serve
         headers.authorization = routed.authorization;
       }
       const body = await readBody(req);
+      // Hand-written rather than a proxy library (http-proxy-3 was weighed): the gateway sets
+      // every header itself (drops the caller's userinfo, moves authorization aside, appends
+      // X-Forwarded-For) and resends a read body on a reused socket's reset, which a library
+      // would need hooks for at each step, for no less code.
       const forward = (retry: boolean) => {
         const upstream = http.request(
           {

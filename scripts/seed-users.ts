@@ -7,9 +7,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { hashPassword } from '../functions/src/users/passwords.ts';
+import { hashPassword } from '../functions/src/lib/passwords.ts';
 import { signingKeyFromSetting } from '../functions/src/lib/keys.ts';
-import { signAccessToken } from '../functions/src/users/tokens.ts';
+import { signAccessToken } from '../functions/src/lib/tokens.ts';
 import { localSigningKey } from './local/keys.ts';
 import { progress } from './local/system.ts';
 

@@ -10,15 +10,15 @@ import { localSigningKey } from './local/keys.ts';
 import { ensureDatabase, startPostgres } from './local/postgres.ts';
 import { startRedis, type LocalRedis, type RunningService } from './local/redis.ts';
 import { progress, waitFor } from './local/system.ts';
+import { FUNCTION_NAMES, localFunctionPort, type FunctionTarget } from '../functions/src/function-names.ts';
 import { migrate } from '../functions/src/lib/migrate.ts';
 import { startDispatcher } from './task-dispatcher.ts';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const FRAMEWORK_MAIN = path.join(ROOT, 'node_modules/@google-cloud/functions-framework/build/src/main.js');
 
-/** Every function the stack runs, with its port offset from the gateway's port. */
-export const LOCAL_FUNCTIONS = { users: 1, sales: 2, orders: 3, 'order-worker': 4, sweeper: 5, jwks: 6 } as const;
-export type FunctionName = keyof typeof LOCAL_FUNCTIONS;
+/** Every function the stack runs, each on its own port after the gateway's (functions/src/function-names.ts). */
+export type FunctionName = FunctionTarget;
 
 export interface StackProfile {
   name: 'dev' | 'test' | 'faults' | 'bench' | 'stress';
@@ -153,7 +153,7 @@ export async function startStack(profile: StackProfile): Promise<Stack> {
     await migrate(postgresService.url, (m) => progress(`migrations: ${m}`));
 
     const functionUrls = Object.fromEntries(
-      Object.entries(LOCAL_FUNCTIONS).map(([name, offset]) => [name, `http://127.0.0.1:${profile.gatewayPort + offset}`]),
+      FUNCTION_NAMES.map((name) => [name, `http://127.0.0.1:${localFunctionPort(profile.gatewayPort, name)}`]),
     ) as Record<FunctionName, string>;
     const gatewayUrl = `http://localhost:${profile.gatewayPort}`;
     const keys = await localSigningKey(path.join(ROOT, '.local'));
@@ -191,7 +191,7 @@ export async function startStack(profile: StackProfile): Promise<Stack> {
     };
     const startFunction = async (name: FunctionName, overrides: Record<string, string> = {}, options = { awaitHealthy: true }) => {
       await stopFunction(name);
-      children.set(name, spawnFunction(name, profile.gatewayPort + LOCAL_FUNCTIONS[name], { ...env, ...overrides }, profile.logDir));
+      children.set(name, spawnFunction(name, localFunctionPort(profile.gatewayPort, name), { ...env, ...overrides }, profile.logDir));
       if (options.awaitHealthy) await waitFor(`function ${name} (${functionUrls[name]})`, () => healthy(functionUrls[name]));
     };
     stops.push({
@@ -200,7 +200,7 @@ export async function startStack(profile: StackProfile): Promise<Stack> {
         for (const name of [...children.keys()]) await stopFunction(name);
       },
     });
-    await Promise.all((Object.keys(LOCAL_FUNCTIONS) as FunctionName[]).map((name) => startFunction(name)));
+    await Promise.all(FUNCTION_NAMES.map((name) => startFunction(name)));
 
     const dispatcherOptions = {
       redisUrl: queueRedisService.url,

@@ -3,7 +3,7 @@
 import { Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { bullPrefix } from '../functions/src/lib/task-queue-local.ts';
-import { retryDelayMs, TASK_HEADERS, TASK_KINDS, taskUrl, type QueuedTask, type TaskKind } from '../functions/src/lib/task-queue.ts';
+import { retryDelayMs, TASK_HEADERS, TASK_KINDS, taskUrl, type QueuedTask, type TaskKind } from '../functions/src/lib/task-queue-port.ts';
 
 export interface DispatcherOptions {
   redisUrl: string;

@@ -1,10 +1,12 @@
 // What the tests share: the API through the gateway, tokens minted with the local key, seeded
 // users and sales, and polling. The stack itself comes from scripts/test.ts (npm test).
 import { randomUUID } from 'node:crypto';
+import type { Order, Sale } from '@flash-sale/contract';
 import pg from 'pg';
+import type { FunctionTarget } from '../functions/src/function-names.ts';
 import type { Role } from '../functions/src/lib/auth.ts';
 import { signingKeyFromSetting } from '../functions/src/lib/keys.ts';
-import { signAccessToken } from '../functions/src/users/tokens.ts';
+import { signAccessToken } from '../functions/src/lib/tokens.ts';
 
 function required(name: string): string {
   const value = process.env[name];
@@ -13,7 +15,7 @@ function required(name: string): string {
 }
 
 export const gatewayUrl = () => required('TEST_GATEWAY_URL');
-export const functionUrl = (name: 'users' | 'sales' | 'orders' | 'order-worker' | 'sweeper' | 'jwks') =>
+export const functionUrl = (name: FunctionTarget) =>
   (JSON.parse(required('TEST_FUNCTION_URLS')) as Record<string, string>)[name] as string;
 
 export interface Answer<T = Record<string, unknown>> {
@@ -88,28 +90,9 @@ export function admin(): Promise<string> {
   return adminToken;
 }
 
-export interface SaleBody {
-  sale_id: string;
-  product: { product_id: string; name: string; price_in_cent: number };
-  starts_at: string;
-  ends_at: string;
-  state: string;
-  stock_total: number;
-  stock_remaining: number;
-  hold_seconds: number;
-  server_time: string;
-}
-
-export interface OrderBody {
-  order_id: string;
-  user_id: string;
-  product_id: string;
-  sale_id: string;
-  status: string;
-  failure_reason: string | null;
-  created_at: string;
-  expires_at: string | null;
-}
+/** The API's answers, as the functions and the web client type them (@flash-sale/contract). */
+export type SaleBody = Sale;
+export type OrderBody = Order;
 
 /** A new product with one sale; the window defaults to "started a minute ago, open an hour". */
 export async function createSale(

@@ -6,8 +6,12 @@ import { salesHandler } from './sales/index.js';
 import { sweeperHandler } from './sweeper/index.js';
 import { usersHandler } from './users/index.js';
 import type { HttpHandler } from './lib/http.js';
+import type { FunctionTarget } from './function-names.js';
 
-export const FUNCTION_TARGETS: Record<'users' | 'sales' | 'orders' | 'order-worker' | 'sweeper' | 'jwks', HttpHandler> = {
+export { FUNCTION_NAMES, type FunctionTarget } from './function-names.js';
+
+/** A handler for every name of FUNCTION_NAMES, none more (the type says so). */
+export const FUNCTION_TARGETS: Record<FunctionTarget, HttpHandler> = {
   users: usersHandler,
   sales: salesHandler,
   orders: ordersHandler,
@@ -15,5 +19,3 @@ export const FUNCTION_TARGETS: Record<'users' | 'sales' | 'orders' | 'order-work
   sweeper: sweeperHandler,
   jwks: jwksHandler,
 };
-
-export type FunctionTarget = keyof typeof FUNCTION_TARGETS;

@@ -15,7 +15,8 @@ import { createGateway, type BackendRoute } from '../gateway.ts';
 import { startPostgres } from '../local/postgres.ts';
 import { startRedis } from '../local/redis.ts';
 import { progress, waitFor } from '../local/system.ts';
-import { healthy, LOCAL_FUNCTIONS, ROOT, spawnFunction, type FunctionName } from '../stack.ts';
+import { isFunctionTarget, localFunctionPort } from '../../functions/src/function-names.ts';
+import { healthy, ROOT, spawnFunction, type FunctionName } from '../stack.ts';
 import { startCloudTasksStandin, type CloudTasksStandin } from './cloud-tasks.ts';
 import { parityDeployment, type ParityDeployment } from './deployment.ts';
 import { createGoogleIdentity, createPlatform, type Platform } from './platform.ts';
@@ -78,7 +79,7 @@ export async function startParityStack(profile: ParityProfile): Promise<ParitySt
     });
 
     const identity = await createGoogleIdentity();
-    const localUrl = (name: string) => `http://127.0.0.1:${profile.gatewayPort + (LOCAL_FUNCTIONS[name as FunctionName] ?? fail(`no local port for function ${name}`))}`;
+    const localUrl = (name: string) => `http://127.0.0.1:${isFunctionTarget(name) ? localFunctionPort(profile.gatewayPort, name) : fail(`no local port for function ${name}`)}`;
     const platform = createPlatform(
       Object.values(deployment.functions).map((f) => ({ ...f, localUrl: localUrl(f.target) })),
       identity,
@@ -123,7 +124,7 @@ export async function startParityStack(profile: ParityProfile): Promise<ParitySt
         METADATA_SERVER_DETECTION: 'none',
         ...overrides,
       };
-      children.set(name, spawnFunction(name, profile.gatewayPort + LOCAL_FUNCTIONS[name], env, profile.logDir));
+      children.set(name, spawnFunction(name, localFunctionPort(profile.gatewayPort, name), env, profile.logDir));
       await waitFor(`function ${name} (parity)`, () => healthy(localUrl(name)), 120_000);
     };
     stops.push({

@@ -10,7 +10,7 @@ import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { ROOT, startStack, type Stack } from '../../scripts/stack.ts';
 import { closeHelpers, createSale, database, mintToken, seedUsers } from '../helpers.ts';
-import { checkWhenQuiet, History, type Attempt } from './checker.ts';
+import { checkWhenQuiet, History, type Attempt } from '../../functions/src/checker/invariants.ts';
 
 const BUYERS = 1000;
 const STOCK = 300;

@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CloudTasksClient } from '@google-cloud/tasks';
 import * as grpc from '@grpc/grpc-js';
 import { buildTaskRequest, queuePath, type CloudTasksSettings } from '../../functions/src/lib/task-queue-cloud.ts';
-import type { QueuedTask } from '../../functions/src/lib/task-queue.ts';
+import type { QueuedTask } from '../../functions/src/lib/task-queue-port.ts';
 import {
   retryBackoffMs,
   startCloudTasksStandin,

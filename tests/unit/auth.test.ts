@@ -8,7 +8,7 @@ import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { bearerToken, createTokenVerifier, gatewayPrincipal } from '../../functions/src/lib/auth.ts';
 import { ApiError } from '../../functions/src/lib/errors.ts';
 import { signingKeyFromSetting } from '../../functions/src/lib/keys.ts';
-import { signAccessToken } from '../../functions/src/users/tokens.ts';
+import { signAccessToken } from '../../functions/src/lib/tokens.ts';
 
 const settings = { issuer: 'https://issuer.test', audience: 'flash-sale', ttlSeconds: 60 };
 

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { protos } from '@google-cloud/tasks';
 import { grpc } from 'google-gax';
 import { buildTaskRequest, cloudTasksClient, createCloudTasksQueue, queuePath } from '../../functions/src/lib/task-queue-cloud.ts';
-import { orderTaskSchema, retryDelayMs, ORDER_QUEUE_RETRY, taskId, taskUrl, type QueuedTask } from '../../functions/src/lib/task-queue.ts';
+import { orderTaskSchema, retryDelayMs, ORDER_QUEUE_RETRY, taskId, taskUrl, type QueuedTask } from '../../functions/src/lib/task-queue-port.ts';
 
 const settings = {
   TASKS_PROJECT: 'my-project',

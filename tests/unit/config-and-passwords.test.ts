@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseConfig } from '../../functions/src/lib/config.ts';
-import { hashPassword, verifyPassword } from '../../functions/src/users/passwords.ts';
+import { hashPassword, verifyPassword } from '../../functions/src/lib/passwords.ts';
 
 test('every setting has a default; admin emails are a lower-cased list', () => {
   const cfg = parseConfig({ ADMIN_EMAILS: ' Boss@Example.com, ops@example.com ,' });

@@ -7,7 +7,7 @@ import { calculateJwkThumbprint, createLocalJWKSet, exportJWK, exportPKCS8, expo
 import { createTokenVerifier } from '../../functions/src/lib/auth.ts';
 import { parseConfig } from '../../functions/src/lib/config.ts';
 import { jwksFromPems, publicKeyPem, signingKeyFromSetting } from '../../functions/src/lib/keys.ts';
-import { signAccessToken } from '../../functions/src/users/tokens.ts';
+import { signAccessToken } from '../../functions/src/lib/tokens.ts';
 
 const settings = { issuer: 'https://issuer.test', audience: 'flash-sale', ttlSeconds: 60 };
 

@@ -1,9 +1,14 @@
 // The local stand-ins for the cloud: the gateway's routing from openapi.yaml and the
 // dispatcher's Cloud Tasks headers.
 import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
+import http from 'node:http';
 import path from 'node:path';
 import { test } from 'node:test';
-import { fillTemplate, loadGatewayConfig } from '../../scripts/gateway.ts';
+import { FUNCTION_NAMES, localFunctionPort } from '../../functions/src/function-names.ts';
+import { FUNCTION_TARGETS } from '../../functions/src/targets.ts';
+import { MAX_BODY_BYTES } from '../../functions/src/lib/http.ts';
+import { createGateway, fillTemplate, loadGatewayConfig } from '../../scripts/gateway.ts';
 import { taskHeaders } from '../../scripts/task-dispatcher.ts';
 
 const variables = {
@@ -49,4 +54,39 @@ test('the dispatcher sends the headers Cloud Tasks sends', () => {
   assert.equal(headers['x-cloudtasks-taskname'], 'order-1');
   assert.equal(headers['x-cloudtasks-taskretrycount'], '2');
   assert.equal(headers['x-cloudtasks-tasketa'], '1000.500000');
+});
+
+test("each function's local port follows the gateway's in FUNCTION_NAMES order, as the README lists them (8081 … 8086)", () => {
+  assert.deepEqual(
+    Object.fromEntries(FUNCTION_NAMES.map((name) => [name, localFunctionPort(8080, name)])),
+    { users: 8081, sales: 8082, orders: 8083, 'order-worker': 8084, sweeper: 8085, jwks: 8086 },
+  );
+  assert.deepEqual(Object.keys(FUNCTION_TARGETS), [...FUNCTION_NAMES], 'the Functions Framework registers the targets in the same order');
+});
+
+test("the gateway refuses a body over the functions' limit itself, and passes one at the limit on", async () => {
+  const backend = http.createServer((req, res) => {
+    let size = 0;
+    req.on('data', (chunk: Buffer) => (size += chunk.length));
+    req.on('end', () => res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ size })));
+  });
+  await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
+  const usersUrl = `http://127.0.0.1:${(backend.address() as AddressInfo).port}`;
+  const gateway = await createGateway({ openapiFile: path.join(import.meta.dirname, '../../openapi.yaml'), variables: { ...variables, users_url: usersUrl } });
+  await new Promise<void>((resolve) => gateway.listen(0, '127.0.0.1', resolve));
+  const send = (bytes: number) =>
+    fetch(`http://127.0.0.1:${(gateway.address() as AddressInfo).port}/users`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: 'x'.repeat(bytes) });
+  try {
+    const atLimit = await send(MAX_BODY_BYTES);
+    assert.equal(atLimit.status, 201);
+    assert.deepEqual(await atLimit.json(), { size: MAX_BODY_BYTES });
+    const over = await send(MAX_BODY_BYTES + 1);
+    assert.equal(over.status, 400);
+    assert.deepEqual(await over.json(), { error: 'invalid_request', message: 'The body is too large.' });
+  } finally {
+    gateway.close();
+    backend.close();
+    gateway.closeAllConnections();
+    backend.closeAllConnections();
+  }
 });

@@ -7,21 +7,8 @@ export interface Answer<T> {
   body: T & { error?: string; message?: string };
 }
 
-export interface Sale {
-  sale_id: string;
-  product: { product_id: string; name: string; price_in_cent: number };
-  starts_at: string;
-  ends_at: string;
-  state: 'upcoming' | 'active' | 'ended';
-  stock_total: number;
-  stock_remaining: number;
-  stock_held?: number;
-  hold_seconds: number;
-  server_time: string;
-}
-
-// An order's shape and statuses are the functions' own (a module of types only).
-export type { Order, OrderStatus } from '../../functions/src/lib/order-row';
+// The answers' shapes are the API's, shared with the functions (types only).
+export type { Order, OrderStatus, Sale } from '@flash-sale/contract';
 
 export async function call<T>(
   method: string,

@@ -44,7 +44,8 @@ export interface Route {
 
 export type HttpHandler = (req: FunctionRequest, res: ServerResponse) => void;
 
-const MAX_BODY_BYTES = 64 * 1024;
+/** The largest request body a function reads, and the local gateway passes on. */
+export const MAX_BODY_BYTES = 64 * 1024;
 
 export function requestIdOf(req: IncomingMessage): string {
   const given = req.headers['x-request-id'];
@@ -140,7 +141,7 @@ function announcesBody(req: IncomingMessage): boolean {
  * Reads a body the host left unread (node:http) into `req.rawBody` and `req.body`, as the
  * Functions Framework hands it over, then calls `next`; events, not an async iterator.
  */
-function readBodyThen(req: FunctionRequest, onError: (err: ApiError) => void, next: () => void): void {
+export function readBodyThen(req: FunctionRequest, onError: (err: ApiError) => void, next: () => void): void {
   const chunks: Buffer[] = [];
   let size = 0;
   let failed = false;

@@ -1,22 +1,13 @@
-// An order as PostgreSQL keeps it: its statuses, its row, and the columns every reader selects.
+// An order as PostgreSQL keeps it: its row, and the columns every reader selects. Its statuses
+// and its answer are the API's (@flash-sale/contract, shared with the web client).
+import type { Order, OrderStatus } from '@flash-sale/contract';
 
-export type OrderStatus = 'pending' | 'reserved' | 'confirmed' | 'failed' | 'expired' | 'cancelled';
+export type { Order, OrderStatus };
 
 /** What PostgreSQL decides an order is; `pending` lives only in Redis until then. */
 export type SettledStatus = Exclude<OrderStatus, 'pending'>;
 
-export interface OrderRow {
-  order_id: string;
-  user_id: string;
-  product_id: string;
-  sale_id: string;
-  status: OrderStatus;
-  failure_reason: string | null;
-  created_at: Date;
-  expires_at: Date | null;
-}
-
-/** An order as the API answers it: its row, with the times as ISO strings. */
-export type Order = Omit<OrderRow, 'created_at' | 'expires_at'> & { created_at: string; expires_at: string | null };
+/** An order's row: its answer, with the times as PostgreSQL's driver gives them. */
+export type OrderRow = Omit<Order, 'created_at' | 'expires_at'> & { created_at: Date; expires_at: Date | null };
 
 export const ORDER_COLUMNS = 'order_id, user_id, product_id, sale_id, status, failure_reason, created_at, expires_at';

@@ -1,6 +1,7 @@
 // A sale's state from the clock: upcoming before starts_at, active in [starts_at, ends_at), ended after.
+import type { SaleState } from '@flash-sale/contract';
 
-export type SaleState = 'upcoming' | 'active' | 'ended';
+export type { SaleState };
 
 export function saleState(startsAtMs: number, endsAtMs: number, nowMs: number): SaleState {
   if (nowMs < startsAtMs) return 'upcoming';

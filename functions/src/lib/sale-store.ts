@@ -1,5 +1,6 @@
 // A sale's life in Redis: its keys rebuilt from PostgreSQL (race-safe, one rebuild wins),
 // its public view published, and the in-process copy of the sale list that every instance reads.
+import type { Sale } from '@flash-sale/contract';
 import type pg from 'pg';
 import { config } from './config.js';
 import { db } from './db.js';
@@ -8,20 +9,10 @@ import { errorFields, log } from './log.js';
 import { redis, SALE_INDEX_KEY, saleKeys } from './redis.js';
 
 /** The parts of a sale that change only when an admin changes them. */
-export interface SaleView {
-  sale_id: string;
-  product: { product_id: string; name: string; price_in_cent: number };
-  starts_at: string;
-  ends_at: string;
-  stock_total: number;
-  hold_seconds: number;
-}
+export type SaleView = Pick<Sale, 'sale_id' | 'product' | 'starts_at' | 'ends_at' | 'stock_total' | 'hold_seconds'>;
 
-export interface LiveSale extends SaleView {
-  stock_remaining: number;
-  /** Units taken but not confirmed: pending in the queue or reserved and not yet paid. */
-  stock_held: number;
-}
+/** The view with its counts from Redis: the API's Sale but for the clock's state and time. */
+export type LiveSale = SaleView & Pick<Sale, 'stock_remaining' | 'stock_held'>;
 
 export interface SaleRow {
   sale_id: string;

@@ -2,7 +2,7 @@
 import { CloudTasksClient, type protos } from '@google-cloud/tasks';
 import { grpc } from 'google-gax';
 import type { Config } from './config.js';
-import { taskId, taskUrl, type QueuedTask, type TaskQueue } from './task-queue.js';
+import { taskId, taskUrl, type QueuedTask, type TaskQueue } from './task-queue-port.js';
 
 type CreateTaskRequest = protos.google.cloud.tasks.v2.ICreateTaskRequest;
 

@@ -4,7 +4,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Config } from './config.js';
 import { errorFields, log } from './log.js';
-import { ORDER_QUEUE_RETRY, taskId, type QueuedTask, type TaskQueue } from './task-queue.js';
+import { ORDER_QUEUE_RETRY, taskId, type QueuedTask, type TaskQueue } from './task-queue-port.js';
 
 export type LocalQueueSettings = Pick<Config, 'REDIS_URL' | 'QUEUE_REDIS_URL' | 'REDIS_KEY_PREFIX' | 'TASKS_QUEUE'>;
 

@@ -1,83 +1,10 @@
-// The TaskQueue port: how accepted orders and due holds reach the order-worker. Cloud Tasks
-// in the cloud, BullMQ on the same Redis locally; both push the same body with the same headers.
-import { z } from 'zod';
+// This instance's TaskQueue (task-queue-port.ts): Cloud Tasks in the cloud, BullMQ on a Redis
+// locally, per TASK_QUEUE. The adapters build on the port alone, so nothing imports back here.
 import { config } from './config.js';
+import type { TaskQueue } from './task-queue-port.js';
 
-export const orderTaskSchema = z
-  .object({
-    order_id: z.uuid(),
-    user_id: z.string().min(1),
-    product_id: z.uuid(),
-    sale_id: z.uuid(),
-    /** When Redis handed out the token (ms since the epoch, Redis clock). */
-    taken_ms: z.number().int().nonnegative(),
-  })
-  .strict();
-
-export type OrderTask = z.infer<typeof orderTaskSchema>;
-
-/** A hold's end, due at its expires_at: the order ends `expired` unless it was paid or cancelled. */
-export const holdExpirySchema = orderTaskSchema.pick({ order_id: true, user_id: true, sale_id: true, taken_ms: true }).strict();
-
-export type HoldExpiryTask = z.infer<typeof holdExpirySchema>;
-
-/** What the order-worker is asked to do; each kind is one route of the worker function. */
-export type QueuedTask =
-  | { kind: 'persist-order'; payload: OrderTask }
-  | { kind: 'expire-hold'; payload: HoldExpiryTask; at: Date };
-
-export type TaskKind = QueuedTask['kind'];
-
-export const TASK_KINDS: readonly TaskKind[] = ['persist-order', 'expire-hold'];
-
-/** Tasks are named by kind and order, so a retried enqueue of the same work is a no-op. */
-export function taskId(task: QueuedTask): string {
-  return `${task.kind}-${task.payload.order_id}`;
-}
-
-/** The worker function's route for a kind of task. */
-export function taskPath(kind: TaskKind): string {
-  return `/tasks/${kind}`;
-}
-
-/**
- * The URL a task of `kind` is pushed to: WORKER_URL with its path kept (a Cloud Functions URL
- * like https://region-project.cloudfunctions.net/order-worker has the function in its path).
- */
-export function taskUrl(workerUrl: string, kind: TaskKind): string {
-  const url = new URL(workerUrl);
-  url.pathname = url.pathname.replace(/\/+$/, '') + taskPath(kind);
-  return url.toString();
-}
-
-/**
- * Retry policy of the orders queue, the same for Cloud Tasks (terraform) and BullMQ:
- * transient failures (PostgreSQL down) are retried with capped exponential backoff.
- */
-export const ORDER_QUEUE_RETRY = {
-  maxAttempts: 100,
-  minBackoffMs: 200,
-  maxBackoffMs: 10_000,
-} as const;
-
-export function retryDelayMs(attemptsMade: number): number {
-  const exponent = Math.max(0, attemptsMade - 1);
-  return Math.min(ORDER_QUEUE_RETRY.maxBackoffMs, ORDER_QUEUE_RETRY.minBackoffMs * 2 ** Math.min(exponent, 20));
-}
-
-/** The headers Cloud Tasks sends with every HTTP push; the local dispatcher sends them too. */
-export const TASK_HEADERS = {
-  queueName: 'x-cloudtasks-queuename',
-  taskName: 'x-cloudtasks-taskname',
-  retryCount: 'x-cloudtasks-taskretrycount',
-  executionCount: 'x-cloudtasks-taskexecutioncount',
-  eta: 'x-cloudtasks-tasketa',
-} as const;
-
-export interface TaskQueue {
-  enqueue(task: QueuedTask): Promise<void>;
-  close(): Promise<void>;
-}
+// Callers take the port from here too, with the queue (order-worker, orders, sweeper).
+export * from './task-queue-port.js';
 
 let shared: Promise<TaskQueue> | undefined;
 
@@ -89,4 +16,3 @@ export function taskQueue(): Promise<TaskQueue> {
       : import('./task-queue-local.js').then((m) => m.createLocalQueue(config()));
   return shared;
 }
-

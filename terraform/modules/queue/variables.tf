@@ -17,7 +17,7 @@ variable "orders_queue" {
   description = <<-EOT
     The queue between the orders function and the order-worker. Its dispatch rate bounds the
     load on PostgreSQL; its retries carry orders through a PostgreSQL outage (the worker answers
-    5xx), so they must outlast one (functions/src/lib/task-queue.ts: ORDER_QUEUE_RETRY).
+    5xx), so they must outlast one (functions/src/lib/task-queue-port.ts: ORDER_QUEUE_RETRY).
   EOT
   type = object({
     max_dispatches_per_second = optional(number, 500)
