@@ -1,6 +1,7 @@
 // An order as PostgreSQL keeps it: its statuses, its row, and the columns every reader selects.
 
-export type OrderStatus = 'pending' | 'reserved' | 'confirmed' | 'failed' | 'expired' | 'cancelled';
+export const ORDER_STATUSES = ['pending', 'reserved', 'confirmed', 'failed', 'expired', 'cancelled'] as const;
+export type OrderStatus = (typeof ORDER_STATUSES)[number];
 
 /** What PostgreSQL decides an order is; `pending` lives only in Redis until then. */
 export type SettledStatus = Exclude<OrderStatus, 'pending'>;

@@ -10,12 +10,13 @@ import { ApiError } from '../lib/errors.js';
 import { healthRoute } from '../lib/health.js';
 import { errorFields, type Logger } from '../lib/log.js';
 import { httpFunction, parseBody, parseInput, type FunctionRequest, type Reply } from '../lib/http.js';
-import { idempotencyClaimKey, redis, saleKeys } from '../lib/redis.js';
+import { parseOrderRecord, redis, saleKeys } from '../lib/redis.js';
+import { claimIdempotency, settleOrder } from '../lib/scripts.js';
 import { currentSale } from '../lib/sale-state.js';
-import { cachedSaleIndex, loadSaleIntoRedis, readSaleIndex, settleInRedis, type LiveSale } from '../lib/sale-store.js';
+import { cachedSaleIndex, loadSaleIntoRedis, readSaleIndex, type LiveSale } from '../lib/sale-store.js';
 import { taskQueue } from '../lib/task-queue.js';
 import { endHold } from '../lib/holds.js';
-import { ORDER_COLUMNS, type Order, type OrderRow, type OrderStatus } from '../lib/order-row.js';
+import { ORDER_COLUMNS, type Order, type OrderRow } from '../lib/order-row.js';
 import { fakePaymentProvider, type PaymentProvider } from './payments.js';
 import { forgetAnswer, takeStockToken } from './take.js';
 
@@ -25,13 +26,6 @@ export const checkoutSchema = z.strictObject({ payment_token: z.string().min(1).
 
 /** The payment provider of checkout; the fake one until a real one is configured. */
 const payments: PaymentProvider = fakePaymentProvider;
-
-/** An order's record in Redis (see take-7.lua), before or after the worker wrote it down. */
-interface RedisOrderRecord {
-  user_id: string;
-  status: OrderStatus;
-  taken_ms: number;
-}
 
 const ORDER_LIST_LIMIT = 100;
 
@@ -68,7 +62,7 @@ async function pendingOrdersOf(userId: string, sales: LiveSale[]): Promise<Order
       const orderId = await redis().hget(keys.buyers, userId);
       if (!orderId) return undefined;
       const raw = await redis().hget(keys.orders, orderId);
-      const record = raw ? (JSON.parse(raw) as RedisOrderRecord) : undefined;
+      const record = raw ? parseOrderRecord(raw) : undefined;
       if (record?.status !== 'pending' || record.user_id !== userId) return undefined;
       return pendingOrder(orderId, userId, sale, record.taken_ms);
     }),
@@ -83,7 +77,7 @@ async function redisOrderById(orderId: string, userId: string): Promise<Order | 
   for (const [i, raw] of raws.entries()) {
     const sale = sales[i];
     if (!raw || !sale) continue;
-    const record = JSON.parse(raw) as RedisOrderRecord;
+    const record = parseOrderRecord(raw);
     if (record.user_id !== userId) return undefined;
     return { ...pendingOrder(orderId, userId, sale, record.taken_ms), status: record.status };
   }
@@ -116,11 +110,7 @@ function idempotencyKeyOf(req: IncomingMessage): string | undefined {
 /** Binds the key to this body for its lifetime; the same key with another body is 422. */
 async function claimIdempotencyKey(userId: string, key: string, body: z.infer<typeof orderSchema>): Promise<void> {
   const fingerprint = createHash('sha256').update(`POST /orders ${JSON.stringify(body)}`).digest('base64url');
-  const reused = await redis().runScript('idempotency-claim', [idempotencyClaimKey(userId, key)], [
-    fingerprint,
-    config().IDEMPOTENCY_TTL_SECONDS,
-  ]);
-  if (reused === 1) throw new ApiError('idempotency_key_reused');
+  if (await claimIdempotency(userId, key, fingerprint, config().IDEMPOTENCY_TTL_SECONDS)) throw new ApiError('idempotency_key_reused');
 }
 
 function ownOrderId(raw: string | undefined): string {
@@ -194,7 +184,7 @@ async function takeAndQueue(sale: LiveSale, userId: string, ip: string, idempote
   } catch (err) {
     // Nothing would ever write this order down: give the unit back and say so.
     log.error('enqueue failed; token released', { order_id: order.order_id, ...errorFields(err) });
-    await settleInRedis(task, 'failed');
+    await settleOrder(task, 'failed');
     await forgetAnswer(attempt);
     throw new ApiError('unavailable', 'The order could not be queued; nothing was taken. Try again.');
   }
