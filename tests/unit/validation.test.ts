@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
 import { ApiError } from '../../functions/src/lib/errors.ts';
 import { parseInput } from '../../functions/src/lib/http.ts';
-import { orderSchema } from '../../functions/src/orders/index.ts';
+import { orderSchema } from '../../functions/src/orders/schemas.ts';
 import { createSaleSchema, productSchema, updateSaleSchema } from '../../functions/src/sales/schemas.ts';
 import { loginSchema, signupSchema } from '../../functions/src/users/schemas.ts';
 
