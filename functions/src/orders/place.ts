@@ -2,7 +2,6 @@
 // answered `202 pending` at once (design.md §4). The hot path: keep its promises few.
 import { randomUUID } from 'node:crypto';
 import { clientIp } from '../lib/client.js';
-import { config } from '../lib/config.js';
 import { ApiError } from '../lib/errors.js';
 import { errorFields, type Logger } from '../lib/log.js';
 import { parseBody, type FunctionRequest, type Reply } from '../lib/http.js';
@@ -48,7 +47,6 @@ async function takeAndQueue(sale: LiveSale, userId: string, ip: string, idempote
   const order = pendingOrder(result.orderId, userId, sale, result.takenMs);
   if (result.replayed) return { status: 202, body: order };
 
-  if (config().TEST_EXIT_AFTER_TAKE) process.exit(70); // the fault suite's crash between take and enqueue
   const task = { order_id: order.order_id, user_id: userId, product_id: order.product_id, sale_id: sale.sale_id, taken_ms: result.takenMs };
   try {
     await (await taskQueue()).enqueue({ kind: 'persist-order', payload: task });
