@@ -13,7 +13,10 @@ Redis.prototype.defineCommand = function defineWrapped(name, definition) {
   if (name !== 'take') return;
   const take = this[name];
   this[name] = function takeThenExit(...args) {
-    return take.apply(this, args).then((reply) => {
+    const called = take.apply(this, args);
+    // ioredis copies the command onto the pipeline it batches calls in: wrap the client's call only.
+    if (!(this instanceof Redis)) return called;
+    return called.then((reply) => {
       const [code, , , , replayed] = reply;
       if (code === 0 && replayed === 0) process.exit(CRASH_EXIT_CODE); // a new unit taken: die before the enqueue
       return reply;
