@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { saleKeys } from '../functions/src/lib/redis.ts';
 import { ROOT, startStack, type Stack } from './stack.ts';
 import { progress, waitFor } from './local/system.ts';
 
@@ -191,7 +192,7 @@ async function main() {
   });
   const redis = new Redis(stack.env.REDIS_URL ?? '', { keyPrefix: 'bench:' });
   redisPids = [stack.env.REDIS_URL, stack.env.QUEUE_REDIS_URL].map((url) => (url ? pidOnPort(Number(new URL(url).port)) : undefined));
-  const tokensLeft = async (saleId: string) => Number(await redis.get(`fs:{${saleId}}:stock`));
+  const tokensLeft = async (saleId: string) => Number(await redis.get(saleKeys(saleId).stock));
   const db = new pg.Pool({ connectionString: stack.env.DATABASE_URL, max: 4 });
   try {
     // BENCH_PROFILE=1: the lean host writes a V8 CPU profile to .local/bench/profiles on exit.

@@ -228,7 +228,7 @@ test('6. the order function killed between the take and the enqueue; the sweeper
   await runCase(t, {
     faultAfter: 100,
     fault: async () => {
-      await stack.control.startFunction('orders', { TEST_EXIT_AFTER_TAKE: '1' }, { awaitHealthy: false });
+      await stack.control.startFunction('orders', { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${new URL('exit-after-take.mjs', import.meta.url).href}` }, { awaitHealthy: false });
       await sleep(3000); // it dies on its first take; the gateway answers 503 until it is back
       await stack.control.startFunction('orders');
     },

@@ -2,7 +2,9 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, test } from 'node:test';
-import { createRedis, saleKeys, type FlashRedis } from '../../functions/src/lib/redis.ts';
+import { attemptKeys, createRedis, saleKeys, type FlashRedis } from '../../functions/src/lib/redis.ts';
+import type { SettledStatus } from '../../functions/src/lib/order-row.ts';
+import { rebuildSale, resizeSale, settleOrder, takeToken } from '../../functions/src/lib/scripts.ts';
 
 let redis: FlashRedis;
 let prefix: string;
@@ -29,18 +31,17 @@ async function install(options: { stock: number; startsMs?: number; endsMs?: num
   const saleId = randomUUID();
   const keys = saleKeys(saleId);
   const now = await redisNowMs();
-  const args: (string | number)[] = [
-    options.startsMs ?? now - 60_000,
-    options.endsMs ?? now + 3_600_000,
-    options.stock,
-    0,
-    randomUUID(),
-    options.stock - (options.live?.length ?? 0),
-    Math.ceil(now / 1000) + 3600,
-  ];
-  for (const [userId, orderId] of options.live ?? []) args.push(userId, orderId, 'confirmed', now);
-  const wrote = await redis.runScript('rebuild', [keys.meta, keys.stock, keys.buyers, keys.orders], args);
-  assert.equal(wrote, 1);
+  const sale = {
+    startsMs: options.startsMs ?? now - 60_000,
+    endsMs: options.endsMs ?? now + 3_600_000,
+    stockTotal: options.stock,
+    holdSeconds: 0,
+    productId: randomUUID(),
+    tokensLeft: options.stock - (options.live?.length ?? 0),
+    expireAt: Math.ceil(now / 1000) + 3600,
+  };
+  const live = (options.live ?? []).map(([user_id, order_id]) => ({ user_id, order_id, status: 'confirmed', taken_ms: now }));
+  assert.equal(await rebuildSale(saleId, sale, live, redis), true);
   return { saleId, keys };
 }
 
@@ -54,33 +55,23 @@ interface TakeOptions {
   ipRate?: [number, number];
 }
 
-async function take(keys: Keys, userId: string, orderId = randomUUID(), options: TakeOptions = {}) {
-  const saleTag = keys.meta.slice(0, keys.meta.indexOf('}') + 1);
-  const [code, id, now, retryAfter, replayed] = (await redis.runScript(
-    'take',
-    [
-      keys.meta,
-      keys.stock,
-      keys.buyers,
-      keys.orders,
-      `${saleTag}:idem:${userId}:${options.idempotencyKey ?? '-'}`,
-      `${saleTag}:rate:user:${userId}`,
-      `${saleTag}:rate:ip:${options.ip ?? '127.0.0.1'}`,
-    ],
-    [userId, orderId, options.idempotencyKey ? 1 : 0, 3600, ...(options.userRate ?? [0, 1]), ...(options.ipRate ?? [0, 1])],
-  )) as [number, string, number, number, number];
-  return { code, id, now, retryAfter, replayed };
+async function take(saleId: string, userId: string, orderId = randomUUID(), options: TakeOptions = {}) {
+  const [userIntervalMs, userBurst] = options.userRate ?? [0, 1];
+  const [ipIntervalMs, ipBurst] = options.ipRate ?? [0, 1];
+  const attempt = { saleId, userId, orderId, clientIp: options.ip ?? '127.0.0.1', idempotencyKey: options.idempotencyKey };
+  const [code, id, now, retryAfter, replayed] = await takeToken(attempt, { idempotencyTtlSeconds: 3600, userIntervalMs, userBurst, ipIntervalMs, ipBurst }, redis);
+  return { code: code as number, id, now, retryAfter, replayed: replayed as number };
 }
 
-async function settle(keys: Keys, orderId: string, status: string, userId: string) {
-  return redis.runScript('settle', [keys.meta, keys.stock, keys.buyers, keys.orders], [orderId, status, userId, Date.now()]);
+async function settle(saleId: string, orderId: string, status: SettledStatus, userId: string) {
+  return settleOrder({ sale_id: saleId, order_id: orderId, user_id: userId, taken_ms: Date.now() }, status, redis);
 }
 
 const stockOf = async (keys: Keys) => Number(await redis.get(keys.stock));
 
 test('take: stock 1 and 50 concurrent buyers: exactly one gets it', async () => {
-  const { keys } = await install({ stock: 1 });
-  const results = await Promise.all(Array.from({ length: 50 }, () => take(keys, randomUUID())));
+  const { saleId, keys } = await install({ stock: 1 });
+  const results = await Promise.all(Array.from({ length: 50 }, () => take(saleId, randomUUID())));
   assert.equal(results.filter((r) => r.code === 0).length, 1);
   assert.equal(results.filter((r) => r.code === 1).length, 49);
   assert.equal(await stockOf(keys), 0);
@@ -88,16 +79,16 @@ test('take: stock 1 and 50 concurrent buyers: exactly one gets it', async () => 
 });
 
 test('take: stock 0 is sold out and changes nothing', async () => {
-  const { keys } = await install({ stock: 0 });
-  assert.equal((await take(keys, randomUUID())).code, 1);
+  const { saleId, keys } = await install({ stock: 0 });
+  assert.equal((await take(saleId, randomUUID())).code, 1);
   assert.equal(await stockOf(keys), 0);
   assert.equal(await redis.hlen(keys.orders), 0);
 });
 
 test('take: the same buyer twice at once gets one unit; the other call names that order', async () => {
-  const { keys } = await install({ stock: 5 });
+  const { saleId, keys } = await install({ stock: 5 });
   const user = randomUUID();
-  const [a, b] = await Promise.all([take(keys, user), take(keys, user)]);
+  const [a, b] = await Promise.all([take(saleId, user), take(saleId, user)]);
   const codes = [a?.code, b?.code].sort();
   assert.deepEqual(codes, [0, 2]);
   const winner = a?.code === 0 ? a : b;
@@ -108,8 +99,8 @@ test('take: the same buyer twice at once gets one unit; the other call names tha
 
 test('take: a buyer whose live order was rebuilt from PostgreSQL is already in', async () => {
   const user = randomUUID();
-  const { keys } = await install({ stock: 3, live: [[user, randomUUID()]] });
-  assert.equal((await take(keys, user)).code, 2);
+  const { saleId, keys } = await install({ stock: 3, live: [[user, randomUUID()]] });
+  assert.equal((await take(saleId, user)).code, 2);
   assert.equal(await stockOf(keys), 2);
 });
 
@@ -125,12 +116,12 @@ test('take: the window opens on its first millisecond and closes after its last'
   let sawBefore = false;
   for (let i = 0; i < 200 && !(sawFirst && sawBefore); i++) {
     const t = await redisNowMs();
-    const { keys } = await install({ stock: 1, startsMs: t + 1 });
-    const early = await take(keys, randomUUID());
+    const { saleId } = await install({ stock: 1, startsMs: t + 1 });
+    const early = await take(saleId, randomUUID());
     assert.equal(early.code, early.now < t + 1 ? 3 : 0, `now=${early.now} starts=${t + 1}`);
     if (early.now === t) sawBefore = true;
     await redisClockPast(t);
-    const first = await take(keys, randomUUID());
+    const first = await take(saleId, randomUUID());
     if (early.code === 3) {
       assert.equal(first.code, 0, `now=${first.now} starts=${t + 1}`);
       if (first.now === t + 1) sawFirst = true;
@@ -142,12 +133,12 @@ test('take: the window opens on its first millisecond and closes after its last'
   let sawEnd = false;
   for (let i = 0; i < 200 && !(sawLast && sawEnd); i++) {
     const t = await redisNowMs();
-    const { keys } = await install({ stock: 2, startsMs: t - 1000, endsMs: t + 1 });
-    const last = await take(keys, randomUUID());
+    const { saleId } = await install({ stock: 2, startsMs: t - 1000, endsMs: t + 1 });
+    const last = await take(saleId, randomUUID());
     assert.equal(last.code, last.now < t + 1 ? 0 : 4, `now=${last.now} ends=${t + 1}`);
     if (last.now === t && last.code === 0) sawLast = true;
     await redisClockPast(t);
-    const closed = await take(keys, randomUUID());
+    const closed = await take(saleId, randomUUID());
     assert.equal(closed.code, 4, `now=${closed.now} ends=${t + 1}`);
     if (closed.now === t + 1) sawEnd = true;
   }
@@ -155,109 +146,107 @@ test('take: the window opens on its first millisecond and closes after its last'
 });
 
 test('take: a sale whose keys are missing answers "not loaded" and takes nothing', async () => {
-  const keys = saleKeys(randomUUID());
-  assert.equal((await take(keys, randomUUID())).code, 5);
+  const saleId = randomUUID();
+  const keys = saleKeys(saleId);
+  assert.equal((await take(saleId, randomUUID())).code, 5);
   assert.equal(await redis.exists(keys.stock), 0);
 });
 
 test('settle: a failed order gives its token back exactly once; a confirmed one keeps it', async () => {
-  const { keys } = await install({ stock: 2 });
+  const { saleId, keys } = await install({ stock: 2 });
   const user = randomUUID();
-  const taken = await take(keys, user);
+  const taken = await take(saleId, user);
   assert.equal(taken.code, 0);
   assert.equal(await stockOf(keys), 1);
-  assert.equal(await settle(keys, taken.id, 'failed', user), 0);
+  assert.equal(await settle(saleId, taken.id, 'failed', user), 'changed');
   assert.equal(await stockOf(keys), 2);
   assert.equal(await redis.hget(keys.buyers, user), null, 'the buyer may try again');
-  assert.equal(await settle(keys, taken.id, 'failed', user), 1, 'a second release is a no-op');
+  assert.equal(await settle(saleId, taken.id, 'failed', user), 'already_recorded', 'a second release is a no-op');
   assert.equal(await stockOf(keys), 2);
 
   const other = randomUUID();
-  const kept = await take(keys, other);
-  assert.equal(await settle(keys, kept.id, 'confirmed', other), 0);
-  assert.equal(await settle(keys, kept.id, 'confirmed', other), 1);
+  const kept = await take(saleId, other);
+  assert.equal(await settle(saleId, kept.id, 'confirmed', other), 'changed');
+  assert.equal(await settle(saleId, kept.id, 'confirmed', other), 'already_recorded');
   assert.equal(await stockOf(keys), 1);
   assert.equal(await redis.hget(keys.buyers, other), kept.id);
 });
 
 test('settle: an order Redis lost counts against stock when live, and releases nothing when failed', async () => {
-  const { keys } = await install({ stock: 5 });
-  assert.equal(await settle(keys, randomUUID(), 'confirmed', randomUUID()), 0);
+  const { saleId, keys } = await install({ stock: 5 });
+  assert.equal(await settle(saleId, randomUUID(), 'confirmed', randomUUID()), 'changed');
   assert.equal(await stockOf(keys), 4);
-  assert.equal(await settle(keys, randomUUID(), 'failed', randomUUID()), 0);
+  assert.equal(await settle(saleId, randomUUID(), 'failed', randomUUID()), 'changed');
   assert.equal(await stockOf(keys), 4);
 });
 
 test('rebuild: of many concurrent rebuilds exactly one writes', async () => {
-  const keys = saleKeys(randomUUID());
+  const saleId = randomUUID();
   const now = await redisNowMs();
-  const args = [now - 1000, now + 60_000, 10, 0, randomUUID(), 10, Math.ceil(now / 1000) + 3600];
-  const results = await Promise.all(
-    Array.from({ length: 20 }, (_, i) =>
-      redis.runScript('rebuild', [keys.meta, keys.stock, keys.buyers, keys.orders], [...args.slice(0, 5), 10 - (i % 3), args[6] as number]),
-    ),
-  );
-  assert.equal(results.filter((r) => r === 1).length, 1);
+  const sale = { startsMs: now - 1000, endsMs: now + 60_000, stockTotal: 10, holdSeconds: 0, productId: randomUUID(), tokensLeft: 10, expireAt: Math.ceil(now / 1000) + 3600 };
+  const results = await Promise.all(Array.from({ length: 20 }, (_, i) => rebuildSale(saleId, { ...sale, tokensLeft: 10 - (i % 3) }, [], redis)));
+  assert.equal(results.filter((wrote) => wrote).length, 1);
 });
 
 test('resize: stock may go down to the units taken, never below', async () => {
-  const { keys } = await install({ stock: 5 });
-  await take(keys, randomUUID());
-  await take(keys, randomUUID());
+  const { saleId, keys } = await install({ stock: 5 });
+  await take(saleId, randomUUID());
+  await take(saleId, randomUUID());
   const meta = await redis.hgetall(keys.meta);
-  const window = [Number(meta.starts_ms), Number(meta.ends_ms)];
-  assert.deepEqual(await redis.runScript('resize', [keys.meta, keys.stock], [...window, 1, 2_000_000_000]), [1, 2]);
+  const change = (stockTotal: number) => ({ startsMs: Number(meta.starts_ms), endsMs: Number(meta.ends_ms), stockTotal, expireAt: 2_000_000_000 });
+  assert.deepEqual(await resizeSale(saleId, change(1), redis), { result: 'below_taken', taken: 2 });
   assert.equal(await stockOf(keys), 3);
-  assert.deepEqual(await redis.runScript('resize', [keys.meta, keys.stock], [...window, 2, 2_000_000_000]), [0, 2]);
+  assert.deepEqual(await resizeSale(saleId, change(2), redis), { result: 'applied', taken: 2 });
   assert.equal(await stockOf(keys), 0);
-  assert.deepEqual(await redis.runScript('resize', [keys.meta, keys.stock], [...window, 10, 2_000_000_000]), [0, 2]);
+  assert.deepEqual(await resizeSale(saleId, change(10), redis), { result: 'applied', taken: 2 });
   assert.equal(await stockOf(keys), 8);
+  assert.deepEqual(await resizeSale(randomUUID(), change(10), redis), { result: 'not_loaded', taken: 0 });
 });
 
 test('take with an Idempotency-Key: twenty at once take one unit and all get the same answer', async () => {
-  const { keys } = await install({ stock: 5 });
+  const { saleId, keys } = await install({ stock: 5 });
   const user = randomUUID();
-  const results = await Promise.all(Array.from({ length: 20 }, () => take(keys, user, randomUUID(), { idempotencyKey: 'k-1' })));
+  const results = await Promise.all(Array.from({ length: 20 }, () => take(saleId, user, randomUUID(), { idempotencyKey: 'k-1' })));
   assert.equal(await stockOf(keys), 4);
   assert.equal(new Set(results.map((r) => `${r.code}:${r.id}:${r.now}`)).size, 1, 'one answer, replayed');
   assert.equal(results.filter((r) => r.replayed === 0).length, 1);
-  const refusal = await take(keys, randomUUID(), randomUUID(), { idempotencyKey: 'k-1' });
+  const refusal = await take(saleId, randomUUID(), randomUUID(), { idempotencyKey: 'k-1' });
   assert.equal(refusal.code, 0, 'keys are per user');
 });
 
 test('take with an Idempotency-Key replays a refusal too, even after a unit came back', async () => {
-  const { keys } = await install({ stock: 0 });
+  const { saleId, keys } = await install({ stock: 0 });
   const user = randomUUID();
-  assert.equal((await take(keys, user, randomUUID(), { idempotencyKey: 'k' })).code, 1);
+  assert.equal((await take(saleId, user, randomUUID(), { idempotencyKey: 'k' })).code, 1);
   await redis.set(keys.stock, 1);
-  const again = await take(keys, user, randomUUID(), { idempotencyKey: 'k' });
+  const again = await take(saleId, user, randomUUID(), { idempotencyKey: 'k' });
   assert.deepEqual([again.code, again.replayed], [1, 1]);
-  assert.equal((await take(keys, user, randomUUID(), { idempotencyKey: 'k2' })).code, 0);
+  assert.equal((await take(saleId, user, randomUUID(), { idempotencyKey: 'k2' })).code, 0);
 });
 
 test('take rate limits: a burst per user, then one per interval; per IP across users', async () => {
-  const { keys } = await install({ stock: 100 });
+  const { saleId } = await install({ stock: 100 });
   const user = randomUUID();
   const limited = { userRate: [60_000, 3] as [number, number] };
   const codes = [];
-  for (let i = 0; i < 5; i++) codes.push((await take(keys, user, randomUUID(), limited)).code);
+  for (let i = 0; i < 5; i++) codes.push((await take(saleId, user, randomUUID(), limited)).code);
   assert.deepEqual(codes, [0, 2, 2, 6, 6], 'three attempts pass (one takes, two are already in), then 429');
-  const wait = await take(keys, user, randomUUID(), limited);
+  const wait = await take(saleId, user, randomUUID(), limited);
   assert.ok(wait.retryAfter > 0 && wait.retryAfter <= 60_000, `retry after ${wait.retryAfter} ms`);
 
   const ipLimited = { ipRate: [60_000, 2] as [number, number], ip: '10.1.2.3' };
   const byIp = [];
-  for (let i = 0; i < 4; i++) byIp.push((await take(keys, randomUUID(), randomUUID(), ipLimited)).code);
+  for (let i = 0; i < 4; i++) byIp.push((await take(saleId, randomUUID(), randomUUID(), ipLimited)).code);
   assert.deepEqual(byIp, [0, 0, 6, 6]);
-  assert.equal((await take(keys, randomUUID(), randomUUID(), { ...ipLimited, ip: '10.9.9.9' })).code, 0, 'another IP is not limited');
+  assert.equal((await take(saleId, randomUUID(), randomUUID(), { ...ipLimited, ip: '10.9.9.9' })).code, 0, 'another IP is not limited');
 });
 
 test('take: sold out and a closed window are answered at once, never rate limited', async () => {
-  const { keys } = await install({ stock: 0 });
+  const { saleId } = await install({ stock: 0 });
   const user = randomUUID();
   const limited = { userRate: [60_000, 1] as [number, number], ipRate: [60_000, 1] as [number, number] };
   const codes = [];
-  for (let i = 0; i < 5; i++) codes.push((await take(keys, user, randomUUID(), limited)).code);
+  for (let i = 0; i < 5; i++) codes.push((await take(saleId, user, randomUUID(), limited)).code);
   assert.deepEqual(codes, [1, 1, 1, 1, 1]);
-  assert.equal(await redis.exists(`${keys.meta.slice(0, keys.meta.indexOf('}') + 1)}:rate:user:${user}`), 0, 'no rate key written');
+  assert.equal(await redis.exists(attemptKeys(saleId, user, '127.0.0.1', undefined).userRate), 0, 'no rate key written');
 });

@@ -6,7 +6,8 @@ import { test } from 'node:test';
 import { parse } from 'yaml';
 import { ApiError, ERRORS } from '../../functions/src/lib/errors.ts';
 import { toApiError } from '../../functions/src/lib/http.ts';
-import { TAKE_CODES, takeOutcome } from '../../functions/src/orders/take.ts';
+import { TAKE_CODES } from '../../functions/src/lib/scripts.ts';
+import { takeOutcome } from '../../functions/src/orders/take.ts';
 
 test('openapi.yaml names exactly the codes of the catalogue', () => {
   const spec = parse(readFileSync(new URL('../../openapi.yaml', import.meta.url), 'utf8')) as {

@@ -4,9 +4,9 @@ import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
 import { ApiError } from '../../functions/src/lib/errors.ts';
 import { parseInput } from '../../functions/src/lib/http.ts';
-import { orderSchema } from '../../functions/src/orders/index.ts';
-import { createSaleSchema, productSchema, updateSaleSchema } from '../../functions/src/sales/index.ts';
-import { loginSchema, signupSchema } from '../../functions/src/users/index.ts';
+import { orderSchema } from '../../functions/src/orders/schemas.ts';
+import { createSaleSchema, productSchema, updateSaleSchema } from '../../functions/src/sales/schemas.ts';
+import { loginSchema, signupSchema } from '../../functions/src/users/schemas.ts';
 
 function problems(schema: Parameters<typeof parseInput>[0], input: unknown): { field: string; problem: string }[] {
   try {

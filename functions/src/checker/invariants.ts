@@ -4,7 +4,7 @@
 // Product code, not a test's: the fault suite and the stress run use it, and an operator will.
 import type pg from 'pg';
 import type { Redis } from 'ioredis';
-import { saleKeys } from '../lib/redis.js';
+import { parseOrderRecord, saleKeys } from '../lib/redis.js';
 
 export type Outcome = 'ok' | 'fail' | 'info';
 
@@ -75,9 +75,7 @@ export async function saleFacts(db: pg.Pool, redis: Redis, saleId: string): Prom
   const keys = saleKeys(saleId);
   const left = await redis.get(keys.stock);
   const records = await redis.hvals(keys.orders);
-  // The record's shape is written here until lib/ has the one Redis order-record type (issue 14,
-  // in parallel); then parse with it.
-  const redisPending = records.filter((r) => (JSON.parse(r) as { status: string }).status === 'pending').length;
+  const redisPending = records.filter((r) => parseOrderRecord(r).status === 'pending').length;
   return {
     stock: row.stock,
     sold: row.sold,

@@ -100,11 +100,6 @@ export const configSchema = z.object({
   PENDING_REDRIVE_AFTER_MS: positiveInt(15_000),
   /** …and gives up on it (failed, token released) after this long. */
   PENDING_GIVE_UP_AFTER_MS: positiveInt(10 * 60_000),
-  /** Test hook for the fault suite: the orders function exits right after a take. Never set it in production. */
-  TEST_EXIT_AFTER_TAKE: z
-    .enum(['0', '1'])
-    .default('0')
-    .transform((v) => v === '1'),
   /**
    * Apply functions/migrations at cold start, before serving (node-pg-migrate's advisory lock
    * lets many instances start together): private-IP Cloud SQL is out of an operator's reach.

@@ -22,6 +22,9 @@ export function poolConfig(cfg: Pick<Config, 'DATABASE_URL' | 'DATABASE_CA' | 'D
   return { ...connectionConfig(cfg), max: cfg.DATABASE_POOL_SIZE, connectionTimeoutMillis: 5000, idleTimeoutMillis: 30000 };
 }
 
+/** The pool or one client of a transaction: whatever a query may run on. */
+export type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
+
 export function db(): pg.Pool {
   if (!pool) {
     pool = new pg.Pool(poolConfig(config()));

@@ -4,7 +4,7 @@
 import type pg from 'pg';
 import { withTransaction } from './db.js';
 import { ORDER_COLUMNS, type OrderRow } from './order-row.js';
-import { settleInRedis } from './sale-store.js';
+import { settleOrder } from './scripts.js';
 
 export type HoldAction = 'checkout' | 'cancel' | 'expire';
 
@@ -66,7 +66,7 @@ export async function endHold(orderId: string, action: HoldAction, options: Hold
   });
   if (outcome.result === 'done' || outcome.result === 'expired') {
     const { order } = outcome;
-    await settleInRedis(
+    await settleOrder(
       { ...order, taken_ms: order.created_at.getTime() },
       order.status as 'confirmed' | 'expired' | 'cancelled',
     );

@@ -4,6 +4,9 @@ import type { Order, OrderStatus } from '@flash-sale/contract';
 
 export type { Order, OrderStatus };
 
+/** Every status of the contract, for the schemas that check a stored one. */
+export const ORDER_STATUSES = ['pending', 'reserved', 'confirmed', 'failed', 'expired', 'cancelled'] as const satisfies readonly OrderStatus[];
+
 /** What PostgreSQL decides an order is; `pending` lives only in Redis until then. */
 export type SettledStatus = Exclude<OrderStatus, 'pending'>;
 

@@ -2,8 +2,10 @@
 // called by SHA (ioredis sends EVALSHA and falls back to EVAL on NOSCRIPT).
 import { readdirSync, readFileSync } from 'node:fs';
 import { Redis, type RedisOptions } from 'ioredis';
+import { z } from 'zod';
 import { config } from './config.js';
 import { errorFields, log } from './log.js';
+import { ORDER_STATUSES } from './order-row.js';
 
 /** functions/lua, reached the same way from src/lib and from dist/lib. */
 const SCRIPT_DIR = new URL('../../lua/', import.meta.url);
@@ -84,6 +86,23 @@ export function saleKeys(saleId: string) {
     buyers: `${tag}:buyers`,
     orders: `${tag}:orders`,
   };
+}
+
+/**
+ * An order's record in a sale's `orders` hash, as take-7.lua writes it (`pending`) and
+ * settle-4.lua and rebuild-4.lua rewrite it; `released` once its token went back on sale.
+ */
+export const orderRecordSchema = z.object({
+  user_id: z.string(),
+  status: z.enum(ORDER_STATUSES),
+  taken_ms: z.number(),
+  released: z.literal(1).optional(),
+});
+export type OrderRecord = z.infer<typeof orderRecordSchema>;
+
+/** Reads one value of a sale's `orders` hash. */
+export function parseOrderRecord(raw: string): OrderRecord {
+  return orderRecordSchema.parse(JSON.parse(raw));
 }
 
 /** Per-sale keys of one user's attempts: the first answer to an Idempotency-Key, rate limits. */

@@ -1,12 +1,11 @@
 // A sale's life in Redis: its keys rebuilt from PostgreSQL (race-safe, one rebuild wins),
 // its public view published, and the in-process copy of the sale list that every instance reads.
 import type { Sale } from '@flash-sale/contract';
-import type pg from 'pg';
 import { config } from './config.js';
-import { db } from './db.js';
-import type { SettledStatus } from './order-row.js';
+import { db, type Queryable } from './db.js';
 import { errorFields, log } from './log.js';
 import { redis, SALE_INDEX_KEY, saleKeys } from './redis.js';
+import { rebuildSale } from './scripts.js';
 
 /** The parts of a sale that change only when an admin changes them. */
 export type SaleView = Pick<Sale, 'sale_id' | 'product' | 'starts_at' | 'ends_at' | 'stock_total' | 'hold_seconds'>;
@@ -49,8 +48,6 @@ export function saleViewOf(row: SaleRow): SaleView {
   };
 }
 
-type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
-
 /**
  * Loads a sale's keys from PostgreSQL unless they exist, and publishes its view.
  * Tokens left = stock - sold: orders still pending when Redis lost them are not counted,
@@ -65,33 +62,19 @@ export async function loadSaleIntoRedis(saleId: string, client: Queryable = db()
       WHERE sale_id = $1 AND status IN ('reserved', 'confirmed')`,
     [saleId],
   );
-  const keys = saleKeys(saleId);
-  const args: (string | number)[] = [
-    row.starts_at.getTime(),
-    row.ends_at.getTime(),
-    row.stock,
-    row.hold_seconds,
-    row.product_id,
-    row.stock - row.sold,
-    keysExpireAt(row.ends_at),
-  ];
-  for (const o of live.rows) args.push(o.user_id, o.order_id, o.status, o.created_at.getTime());
-  await redis().runScript('rebuild', [keys.meta, keys.stock, keys.buyers, keys.orders], args);
+  const sale = {
+    startsMs: row.starts_at.getTime(),
+    endsMs: row.ends_at.getTime(),
+    stockTotal: row.stock,
+    holdSeconds: row.hold_seconds,
+    productId: row.product_id,
+    tokensLeft: row.stock - row.sold,
+    expireAt: keysExpireAt(row.ends_at),
+  };
+  await rebuildSale(saleId, sale, live.rows.map((o) => ({ ...o, taken_ms: o.created_at.getTime() })));
   const view = saleViewOf(row);
   await publishSaleView(view);
   return view;
-}
-
-/**
- * Tells Redis how PostgreSQL settled an order (settle-4.lua): a failed, expired or
- * cancelled order gives its token back, at most once however often this is called.
- */
-export async function settleInRedis(
-  order: { sale_id: string; order_id: string; user_id: string; taken_ms: number },
-  status: SettledStatus,
-): Promise<void> {
-  const k = saleKeys(order.sale_id);
-  await redis().runScript('settle', [k.meta, k.stock, k.buyers, k.orders], [order.order_id, status, order.user_id, order.taken_ms]);
 }
 
 export async function publishSaleView(view: SaleView): Promise<void> {

@@ -3,9 +3,6 @@
 import { config } from './config.js';
 import type { TaskQueue } from './task-queue-port.js';
 
-// Callers take the port from here too, with the queue (order-worker, orders, sweeper).
-export * from './task-queue-port.js';
-
 let shared: Promise<TaskQueue> | undefined;
 
 /** This instance's queue, per TASK_QUEUE; the adapter is imported only where it is used. */

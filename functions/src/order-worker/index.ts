@@ -6,8 +6,9 @@ import { errorFields, type Logger } from '../lib/log.js';
 import { healthRoute } from '../lib/health.js';
 import { endHold } from '../lib/holds.js';
 import { httpFunction, parseBody, type RouteHandler } from '../lib/http.js';
-import { settleInRedis } from '../lib/sale-store.js';
-import { holdExpirySchema, orderTaskSchema, TASK_HEADERS, taskPath, taskQueue } from '../lib/task-queue.js';
+import { settleOrder } from '../lib/scripts.js';
+import { holdExpirySchema, orderTaskSchema, TASK_HEADERS, taskPath } from '../lib/task-queue-port.js';
+import { taskQueue } from '../lib/task-queue.js';
 import { OrderBatcher } from './batch.js';
 
 const batcher = new OrderBatcher();
@@ -27,7 +28,7 @@ const persistOrderTask: RouteHandler = async ({ req, log }) => {
   const task = parseBody(req, orderTaskSchema);
   const outcome = await retryable(() => batcher.persist(task), log);
   // PostgreSQL has decided; now Redis learns it, and a failed order gives its token back once.
-  await settleInRedis(task, outcome.status);
+  const inRedis = await settleOrder(task, outcome.status);
   if (outcome.status === 'reserved' && outcome.expires_at) {
     // Also on a duplicate delivery: the first may have died before this line (same name: a no-op).
     await (await taskQueue()).enqueue({
@@ -40,6 +41,7 @@ const persistOrderTask: RouteHandler = async ({ req, log }) => {
     order_id: task.order_id,
     status: outcome.status,
     duplicate: !outcome.written,
+    redis: inRedis,
     task: req.headers[TASK_HEADERS.taskName],
     retry: req.headers[TASK_HEADERS.retryCount],
   });

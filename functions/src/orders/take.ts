@@ -1,19 +1,9 @@
-// Taking a stock token: the one Redis round trip of POST /orders, and what its codes mean.
-import { config } from '../lib/config.js';
+// Taking a stock token: the one Redis round trip of POST /orders, and what its codes mean to a buyer.
+import { config, type Config } from '../lib/config.js';
 import { intervalMs, rateLimited } from '../lib/client.js';
 import { ApiError } from '../lib/errors.js';
-import { attemptKeys, redis, saleKeys } from '../lib/redis.js';
-
-/** The codes of take-7.lua, mapped to the client's answer in this one place. */
-export const TAKE_CODES = {
-  taken: 0,
-  soldOut: 1,
-  alreadyPurchased: 2,
-  notStarted: 3,
-  ended: 4,
-  notLoaded: 5,
-  rateLimited: 6,
-} as const;
+import { attemptKeys, redis } from '../lib/redis.js';
+import { TAKE_CODES, takeToken, type TakeAttempt, type TakePolicy } from '../lib/scripts.js';
 
 /** The refusals are immutable and most attempts end in one: made once, not per attempt. */
 const REFUSALS = {
@@ -28,6 +18,7 @@ export type TakeResult =
   | { outcome: 'taken'; orderId: string; takenMs: number; replayed: boolean }
   | { outcome: 'not_loaded' };
 
+/** take-7.lua's answer as the buyer's: the one place its codes get a meaning. */
 export function takeOutcome(reply: unknown): TakeResult {
   const [code, orderId, nowMs, retryAfterMs, replayed] = reply as [number, string, number, number, number];
   switch (code) {
@@ -47,35 +38,30 @@ export function takeOutcome(reply: unknown): TakeResult {
   }
 }
 
-export interface Attempt {
-  saleId: string;
-  userId: string;
-  orderId: string;
-  clientIp: string;
-  idempotencyKey?: string;
+export type Attempt = TakeAttempt;
+
+/** The take's settings, made once per configuration rather than once per attempt. */
+let policy: { of: Config; policy: TakePolicy } | undefined;
+function takePolicy(): TakePolicy {
+  const cfg = config();
+  if (policy?.of !== cfg) {
+    policy = {
+      of: cfg,
+      policy: {
+        idempotencyTtlSeconds: cfg.IDEMPOTENCY_TTL_SECONDS,
+        userIntervalMs: intervalMs(cfg.ORDER_RATE_USER_PER_SECOND),
+        userBurst: cfg.ORDER_RATE_USER_BURST,
+        ipIntervalMs: intervalMs(cfg.ORDER_RATE_IP_PER_SECOND),
+        ipBurst: cfg.ORDER_RATE_IP_BURST,
+      },
+    };
+  }
+  return policy.policy;
 }
 
 /** The one Redis round trip of a purchase attempt: replay, rate limits and the take, atomically. */
 export function takeStockToken(attempt: Attempt): Promise<TakeResult> {
-  const cfg = config();
-  const k = saleKeys(attempt.saleId);
-  const a = attemptKeys(attempt.saleId, attempt.userId, attempt.clientIp, attempt.idempotencyKey);
-  return redis()
-    .runScript(
-      'take',
-      [k.meta, k.stock, k.buyers, k.orders, a.idempotency, a.userRate, a.ipRate],
-      [
-        attempt.userId,
-        attempt.orderId,
-        attempt.idempotencyKey ? 1 : 0,
-        cfg.IDEMPOTENCY_TTL_SECONDS,
-        intervalMs(cfg.ORDER_RATE_USER_PER_SECOND),
-        cfg.ORDER_RATE_USER_BURST,
-        intervalMs(cfg.ORDER_RATE_IP_PER_SECOND),
-        cfg.ORDER_RATE_IP_BURST,
-      ],
-    )
-    .then(takeOutcome);
+  return takeToken(attempt, takePolicy()).then(takeOutcome);
 }
 
 /** Forgets the stored answer to an attempt that turned out not to hold (its enqueue failed). */

@@ -5,7 +5,8 @@ import { db, pgCode, PG_CHECK_VIOLATION, PG_EXCLUSION_VIOLATION, withTransaction
 import { ApiError } from '../lib/errors.js';
 import { healthRoute } from '../lib/health.js';
 import { httpFunction, parseBody, type Reply } from '../lib/http.js';
-import { redis, saleKeys } from '../lib/redis.js';
+import { resizeSale } from '../lib/scripts.js';
+import { createSaleSchema, productSchema, updateSaleSchema, windowRule } from './schemas.js';
 import { compareForListing, saleState } from '../lib/sale-state.js';
 import {
   keysExpireAt,
@@ -17,34 +18,6 @@ import {
   type LiveSale,
   type SaleRow,
 } from '../lib/sale-store.js';
-
-const timestamp = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
-const stock = z.number().int().min(0).max(10_000_000);
-
-export const productSchema = z.strictObject({
-  name: z.string().trim().min(1).max(200),
-  price_in_cent: z.number().int().min(0).max(1_000_000_000),
-});
-
-const windowRule = { message: 'starts_at must be before ends_at', path: ['ends_at'] };
-
-export const createSaleSchema = z
-  .strictObject({
-    product_id: z.uuid(),
-    starts_at: timestamp,
-    ends_at: timestamp,
-    stock,
-    hold_seconds: z.number().int().min(0).max(24 * 3600).default(0),
-  })
-  // Only when both times parsed: a bad starts_at is reported once, on its own field.
-  .refine((s) => !(s.starts_at instanceof Date && s.ends_at instanceof Date) || s.starts_at < s.ends_at, windowRule);
-
-export const updateSaleSchema = z.strictObject({
-  sale_id: z.uuid(),
-  starts_at: timestamp.optional(),
-  ends_at: timestamp.optional(),
-  stock: stock.optional(),
-});
 
 /** How many sales GET /sales lists. */
 export const SALE_LIST_LIMIT = 50;
@@ -153,15 +126,15 @@ export const salesHandler = httpFunction('sales', [
         if (updated.rowCount !== 1) throw new Error('UPDATE touched no sale');
         // Redis counts pending orders that PostgreSQL does not know yet: it has the last word
         // on how low the stock may go, and the row lock keeps concurrent updates in line.
-        const keys = saleKeys(input.sale_id);
-        const [code] = (await redis().runScript(
-          'resize',
-          [keys.meta, keys.stock],
-          [startsAt.getTime(), endsAt.getTime(), newStock, keysExpireAt(endsAt)],
-        )) as [number, number];
-        if (code === 1) throw new ApiError('stock_below_sold');
+        const resized = await resizeSale(input.sale_id, {
+          startsMs: startsAt.getTime(),
+          endsMs: endsAt.getTime(),
+          stockTotal: newStock,
+          expireAt: keysExpireAt(endsAt),
+        });
+        if (resized.result === 'below_taken') throw new ApiError('stock_below_sold');
         await publishSaleView(saleViewOf({ ...current, starts_at: startsAt, ends_at: endsAt, stock: newStock }));
-        return code === 2;
+        return resized.result === 'not_loaded';
       });
       if (needsRebuild) await loadSaleIntoRedis(input.sale_id);
       return saleReply(200, input.sale_id);

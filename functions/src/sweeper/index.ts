@@ -7,9 +7,11 @@ import { healthRoute } from '../lib/health.js';
 import { endHold } from '../lib/holds.js';
 import { httpFunction, type RouteContext } from '../lib/http.js';
 import type { Logger } from '../lib/log.js';
-import { redis, saleKeys } from '../lib/redis.js';
+import { parseOrderRecord, redis, saleKeys } from '../lib/redis.js';
+import { repairCounts, settleOrder } from '../lib/scripts.js';
+import { writeFailedOrders } from '../lib/failed-orders.js';
 import type { SettledStatus } from '../lib/order-row.js';
-import { readSaleIndex, settleInRedis, type LiveSale } from '../lib/sale-store.js';
+import { readSaleIndex, type LiveSale } from '../lib/sale-store.js';
 import { taskQueue } from '../lib/task-queue.js';
 
 /** How many orders one pass handles of each kind, so a pass stays short. */
@@ -68,11 +70,7 @@ async function finishPending(sale: LiveSale, pending: PendingRecord[], report: S
     const order = { ...p, sale_id: sale.sale_id };
     let status = written.get(p.order_id);
     if (!status && now - p.taken_ms >= cfg.PENDING_GIVE_UP_AFTER_MS) {
-      await db().query(
-        `INSERT INTO orders (order_id, user_id, product_id, sale_id, status, failure_reason, created_at)
-         VALUES ($1, $2, $3, $4, 'failed', $5, to_timestamp($6 / 1000.0)) ON CONFLICT (order_id) DO NOTHING`,
-        [p.order_id, p.user_id, sale.product.product_id, sale.sale_id, GAVE_UP, p.taken_ms],
-      );
+      await writeFailedOrders(db(), { sale_id: sale.sale_id, product_id: sale.product.product_id }, [p], GAVE_UP);
       // The worker may have won the race for the row; whatever is there now is the outcome.
       const now2 = await db().query<{ status: SettledStatus; failure_reason: string | null }>(
         'SELECT status, failure_reason FROM orders WHERE order_id = $1',
@@ -85,7 +83,7 @@ async function finishPending(sale: LiveSale, pending: PendingRecord[], report: S
       }
     }
     if (status) {
-      await settleInRedis(order, status);
+      await settleOrder(order, status);
       report.settled++;
     } else {
       await queue.enqueue({
@@ -116,21 +114,19 @@ async function checkDrift(sale: LiveSale, observed: { left: string | null; confi
   const expectedLeft = truth.stock - Number(truth.live);
   const expectedConfirmed = Number(truth.confirmed);
   if (Number(observed.left) === expectedLeft && Number(observed.confirmed ?? 0) === expectedConfirmed) return false;
-  const keys = saleKeys(sale.sale_id);
-  const repaired = await redis().runScript('repair', [keys.meta, keys.stock], [
-    observed.left,
-    observed.confirmed ?? '0',
-    expectedLeft,
-    expectedConfirmed,
-  ]);
-  if (repaired === 1) {
+  const repaired = await repairCounts(
+    sale.sale_id,
+    { left: observed.left, confirmed: observed.confirmed ?? '0' },
+    { left: expectedLeft, confirmed: expectedConfirmed },
+  );
+  if (repaired) {
     log.warn('repaired drift between Redis and PostgreSQL', {
       sale_id: sale.sale_id,
       left: { was: Number(observed.left), now: expectedLeft },
       confirmed: { was: Number(observed.confirmed ?? 0), now: expectedConfirmed },
     });
   }
-  return repaired === 1;
+  return repaired;
 }
 
 async function sweepSale(sale: LiveSale, report: SweepReport, log: Logger): Promise<void> {
@@ -140,7 +136,7 @@ async function sweepSale(sale: LiveSale, report: SweepReport, log: Logger): Prom
   const records = await redis().hgetall(keys.orders);
   const pending: PendingRecord[] = [];
   for (const [orderId, raw] of Object.entries(records)) {
-    const record = JSON.parse(raw) as { user_id: string; status: string; taken_ms: number };
+    const record = parseOrderRecord(raw);
     if (record.status === 'pending') pending.push({ order_id: orderId, user_id: record.user_id, taken_ms: record.taken_ms });
   }
   if (pending.length > 0) {

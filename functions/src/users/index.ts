@@ -1,5 +1,4 @@
 // The users function: sign up and log in (ES256 tokens; the jwks function publishes their keys).
-import { z } from 'zod';
 import { config } from '../lib/config.js';
 import { db, pgCode, PG_UNIQUE_VIOLATION } from '../lib/db.js';
 import { ApiError } from '../lib/errors.js';
@@ -7,22 +6,11 @@ import { healthRoute } from '../lib/health.js';
 import { httpFunction, parseBody } from '../lib/http.js';
 import type { Role } from '../lib/auth.js';
 import { clientIp, intervalMs, rateLimited } from '../lib/client.js';
-import { loginRateKeys, redis } from '../lib/redis.js';
-import { decoyHash, hashPassword, verifyPassword } from './passwords.js';
+import { limitLogin } from '../lib/scripts.js';
+import { loginSchema, signupSchema } from './schemas.js';
+import { decoyHash, hashPassword, verifyPassword } from '../lib/passwords.js';
 import { signingKeyFromSetting, type SigningKey } from '../lib/keys.js';
-import { signAccessToken } from './tokens.js';
-
-const email = z.email().max(320);
-
-export const signupSchema = z.strictObject({
-  email,
-  password: z.string().min(8).max(128),
-});
-
-export const loginSchema = z.strictObject({
-  email,
-  password: z.string().min(1).max(128),
-});
+import { signAccessToken } from '../lib/tokens.js';
 
 let signingKey: Promise<SigningKey> | undefined;
 function currentSigningKey(): Promise<SigningKey> {
@@ -35,15 +23,12 @@ function currentSigningKey(): Promise<SigningKey> {
 /** Password guessing is slowed per email and per client IP (rate-limit-2.lua). */
 async function limitLogins(email: string, ip: string): Promise<void> {
   const cfg = config();
-  const keys = loginRateKeys(email, ip);
-  const waitMs = Number(
-    await redis().runScript('rate-limit', [keys.email, keys.ip], [
-      intervalMs(cfg.LOGIN_RATE_EMAIL_PER_MINUTE / 60),
-      Math.max(1, cfg.LOGIN_RATE_EMAIL_PER_MINUTE),
-      intervalMs(cfg.LOGIN_RATE_IP_PER_MINUTE / 60),
-      Math.max(1, cfg.LOGIN_RATE_IP_PER_MINUTE),
-    ]),
-  );
+  const waitMs = await limitLogin(email, ip, {
+    emailIntervalMs: intervalMs(cfg.LOGIN_RATE_EMAIL_PER_MINUTE / 60),
+    emailBurst: Math.max(1, cfg.LOGIN_RATE_EMAIL_PER_MINUTE),
+    ipIntervalMs: intervalMs(cfg.LOGIN_RATE_IP_PER_MINUTE / 60),
+    ipBurst: Math.max(1, cfg.LOGIN_RATE_IP_PER_MINUTE),
+  });
   if (waitMs > 0) throw rateLimited(waitMs);
 }
 

@@ -1,0 +1,170 @@
+// The Lua scripts as typed calls: one wrapper per script (its keys built here, its arguments in
+// the order its header lists them) and its answer codes named once, as BullMQ names its own.
+import type { SettledStatus } from './order-row.js';
+import { attemptKeys, idempotencyClaimKey, loginRateKeys, redis, saleKeys, type FlashRedis, type ScriptName } from './redis.js';
+
+/** A script's code as its answer; a code the script does not have is a bug, never an answer. */
+function answerOf<A extends string>(script: ScriptName, answers: readonly A[], code: unknown): A {
+  const answer = answers[Number(code)];
+  if (answer === undefined) throw new Error(`${script} returned unknown code ${String(code)}`);
+  return answer;
+}
+
+/** take-7.lua's codes. What each means to a buyer is decided in orders/take.ts. */
+export const TAKE_CODES = {
+  taken: 0,
+  soldOut: 1,
+  alreadyPurchased: 2,
+  notStarted: 3,
+  ended: 4,
+  notLoaded: 5,
+  rateLimited: 6,
+} as const;
+export type TakeCode = (typeof TAKE_CODES)[keyof typeof TAKE_CODES];
+
+/** take-7.lua's answer; `replayed` is 1 for the stored first answer to an Idempotency-Key. */
+export type TakeReply = [code: TakeCode, orderId: string, nowMs: number, retryAfterMs: number, replayed: 0 | 1];
+
+export interface TakeAttempt {
+  saleId: string;
+  userId: string;
+  orderId: string;
+  clientIp: string;
+  idempotencyKey?: string;
+}
+
+/** The settings of a take, the same for every attempt of an instance. */
+export interface TakePolicy {
+  idempotencyTtlSeconds: number;
+  /** ms between a user's attempts (0: no limit), and the user's burst. */
+  userIntervalMs: number;
+  userBurst: number;
+  ipIntervalMs: number;
+  ipBurst: number;
+}
+
+/** One call of take-7.lua: no promise of its own, since it is the whole of the hot path's Redis work. */
+export function takeToken(attempt: TakeAttempt, policy: TakePolicy, client: FlashRedis = redis()): Promise<TakeReply> {
+  const k = saleKeys(attempt.saleId);
+  const a = attemptKeys(attempt.saleId, attempt.userId, attempt.clientIp, attempt.idempotencyKey);
+  return client.runScript(
+    'take',
+    [k.meta, k.stock, k.buyers, k.orders, a.idempotency, a.userRate, a.ipRate],
+    [
+      attempt.userId,
+      attempt.orderId,
+      attempt.idempotencyKey ? 1 : 0,
+      policy.idempotencyTtlSeconds,
+      policy.userIntervalMs,
+      policy.userBurst,
+      policy.ipIntervalMs,
+      policy.ipBurst,
+    ],
+  ) as Promise<TakeReply>;
+}
+
+/** settle-4.lua's answers, each at the index of its code. */
+export const SETTLE_ANSWERS = ['changed', 'already_recorded', 'not_loaded'] as const;
+export type SettleResult = (typeof SETTLE_ANSWERS)[number];
+
+/** What settle-4.lua needs of an order: its sale, its buyer and when its unit was taken. */
+export interface SettledOrder {
+  sale_id: string;
+  order_id: string;
+  user_id: string;
+  taken_ms: number;
+}
+
+/** One call of settle-4.lua: a failed, expired or cancelled order gives its token back at most once. */
+export async function settleOrder(order: SettledOrder, status: SettledStatus, client: FlashRedis = redis()): Promise<SettleResult> {
+  const k = saleKeys(order.sale_id);
+  const code = await client.runScript('settle', [k.meta, k.stock, k.buyers, k.orders], [order.order_id, status, order.user_id, order.taken_ms]);
+  return answerOf('settle', SETTLE_ANSWERS, code);
+}
+
+/** rebuild-4.lua's answers, each at the index of its code. */
+export const REBUILD_ANSWERS = ['already_loaded', 'wrote'] as const;
+
+/** A sale's keys as PostgreSQL's facts make them (rebuild-4.lua's arguments). */
+export interface SaleFromPostgres {
+  startsMs: number;
+  endsMs: number;
+  stockTotal: number;
+  holdSeconds: number;
+  productId: string;
+  /** stock - sold in PostgreSQL. */
+  tokensLeft: number;
+  /** Unix seconds at which the keys may be dropped. */
+  expireAt: number;
+}
+
+export interface LiveOrderFact {
+  user_id: string;
+  order_id: string;
+  status: string;
+  taken_ms: number;
+}
+
+/** One call of rebuild-4.lua; true when this call wrote the keys, false when another had. */
+export async function rebuildSale(saleId: string, sale: SaleFromPostgres, live: LiveOrderFact[], client: FlashRedis = redis()): Promise<boolean> {
+  const k = saleKeys(saleId);
+  const args: (string | number)[] = [sale.startsMs, sale.endsMs, sale.stockTotal, sale.holdSeconds, sale.productId, sale.tokensLeft, sale.expireAt];
+  for (const o of live) args.push(o.user_id, o.order_id, o.status, o.taken_ms);
+  return answerOf('rebuild', REBUILD_ANSWERS, await client.runScript('rebuild', [k.meta, k.stock, k.buyers, k.orders], args)) === 'wrote';
+}
+
+/** resize-2.lua's answers, each at the index of its code. */
+export const RESIZE_ANSWERS = ['applied', 'below_taken', 'not_loaded'] as const;
+export type ResizeResult = (typeof RESIZE_ANSWERS)[number];
+
+/** One call of resize-2.lua; `taken` is the units sold, held or pending when it ran. */
+export async function resizeSale(
+  saleId: string,
+  change: { startsMs: number; endsMs: number; stockTotal: number; expireAt: number },
+  client: FlashRedis = redis(),
+): Promise<{ result: ResizeResult; taken: number }> {
+  const k = saleKeys(saleId);
+  const [code, taken] = (await client.runScript('resize', [k.meta, k.stock], [change.startsMs, change.endsMs, change.stockTotal, change.expireAt])) as [number, number];
+  return { result: answerOf('resize', RESIZE_ANSWERS, code), taken };
+}
+
+/** repair-2.lua's answers, each at the index of its code. */
+export const REPAIR_ANSWERS = ['counts_moved', 'repaired'] as const;
+
+/** One call of repair-2.lua; true when it repaired, false when the counts moved meanwhile. */
+export async function repairCounts(
+  saleId: string,
+  observed: { left: string; confirmed: string },
+  expected: { left: number; confirmed: number },
+  client: FlashRedis = redis(),
+): Promise<boolean> {
+  const k = saleKeys(saleId);
+  const code = await client.runScript('repair', [k.meta, k.stock], [observed.left, observed.confirmed, expected.left, expected.confirmed]);
+  return answerOf('repair', REPAIR_ANSWERS, code) === 'repaired';
+}
+
+/** idempotency-claim-1.lua's answers, each at the index of its code. */
+export const IDEMPOTENCY_CLAIM_ANSWERS = ['claimed', 'reused'] as const;
+
+/** One call of idempotency-claim-1.lua; true when the key was first used with another request. */
+export async function claimIdempotency(
+  userId: string,
+  idempotencyKey: string,
+  fingerprint: string,
+  ttlSeconds: number,
+  client: FlashRedis = redis(),
+): Promise<boolean> {
+  const code = await client.runScript('idempotency-claim', [idempotencyClaimKey(userId, idempotencyKey)], [fingerprint, ttlSeconds]);
+  return answerOf('idempotency-claim', IDEMPOTENCY_CLAIM_ANSWERS, code) === 'reused';
+}
+
+/** One call of rate-limit-2.lua on a login; the ms to wait, 0 when allowed. */
+export async function limitLogin(
+  email: string,
+  clientIp: string,
+  limits: { emailIntervalMs: number; emailBurst: number; ipIntervalMs: number; ipBurst: number },
+  client: FlashRedis = redis(),
+): Promise<number> {
+  const k = loginRateKeys(email, clientIp);
+  return Number(await client.runScript('rate-limit', [k.email, k.ip], [limits.emailIntervalMs, limits.emailBurst, limits.ipIntervalMs, limits.ipBurst]));
+}
