@@ -1,9 +1,9 @@
 // npm start: the whole local stack on this machine, until Ctrl-C.
-import { onShutdown } from './local/system.ts';
+import { onShutdown, orExplain } from './local/system.ts';
 import { serversFromEnv, startStack } from './stack.ts';
 
 const gatewayPort = Number(process.env.PORT ?? 8080);
-const stack = await startStack({
+const stack = await orExplain('npm start', startStack({
   name: 'dev',
   gatewayPort,
   redisPort: Number(process.env.LOCAL_REDIS_PORT ?? 6390),
@@ -15,7 +15,7 @@ const stack = await startStack({
   webPort: Number(process.env.WEB_PORT ?? 5173),
   given: serversFromEnv(),
   fresh: false,
-});
+}));
 
 console.log(`
 Flash sale is up.

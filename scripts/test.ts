@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { ROOT, serversFromEnv, startStack } from './stack.ts';
-import { onShutdown, progress } from './local/system.ts';
+import { onShutdown, orExplain, progress } from './local/system.ts';
 
 const files = process.argv.slice(2);
 const patterns =
@@ -18,7 +18,7 @@ const webTests = files.length > 0 ? 0 : await new Promise<number>((resolve) => {
 });
 
 const started = Date.now();
-const stack = await startStack({
+const stack = await orExplain('npm test', startStack({
   name: 'test',
   gatewayPort: Number(process.env.TEST_GATEWAY_PORT ?? 18080),
   redisPort: Number(process.env.TEST_REDIS_PORT ?? 16390),
@@ -31,7 +31,7 @@ const stack = await startStack({
   given: serversFromEnv(),
   fresh: true,
   logDir: path.join(ROOT, '.local/test/logs'),
-});
+}));
 onShutdown(() => stack.stop()); // Ctrl-C in the middle of a run stops it all too
 progress(`test stack up in ${((Date.now() - started) / 1000).toFixed(1)} s; function logs in .local/test/logs`);
 

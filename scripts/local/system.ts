@@ -9,6 +9,20 @@ export function progress(message: string): void {
   process.stderr.write(`[stack] ${message}\n`);
 }
 
+/** A problem of the machine that a person fixes by doing what the message says: printed as one line. */
+export class SetupError extends Error {}
+
+/** Awaits a command's setup; a SetupError ends the command with its one line, not a stack trace. */
+export async function orExplain<T>(command: string, setup: Promise<T>): Promise<T> {
+  try {
+    return await setup;
+  } catch (err) {
+    if (!(err instanceof SetupError)) throw err;
+    process.stderr.write(`${command}: ${err.message}\n`);
+    process.exit(1);
+  }
+}
+
 export function findBinary(name: string, candidates: string[] = []): string | undefined {
   const dirs = (process.env.PATH ?? '').split(path.delimiter).filter(Boolean);
   for (const file of [...dirs.map((d) => path.join(d, name)), ...candidates]) {
