@@ -41,7 +41,7 @@ const FRAMEWORK_MAIN = path.join(ROOT, 'node_modules/@google-cloud/functions-fra
 
 const children: ChildProcess[] = [];
 function host(args: string[], port: number, env: Record<string, string> = {}): string {
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, args, { env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' }, stdio: ['ignore', 'ignore', 'inherit'] });
   children.push(child);
   return `http://127.0.0.1:${port}`;
 }

@@ -16,6 +16,13 @@ import { startDispatcher } from './task-dispatcher.ts';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const FRAMEWORK_MAIN = path.join(ROOT, 'node_modules/@google-cloud/functions-framework/build/src/main.js');
+/** Makes a spawned function listen on HOST: the framework's CLI has no option for it. */
+const LISTEN_ON_HOST = path.join(ROOT, 'scripts/local/listen-on-host.mjs');
+/**
+ * Locally the functions listen on loopback alone: they trust the gateway's claims header, so
+ * anyone who could reach them directly could be admin. Only the gateway (and the tests) call them.
+ */
+export const FUNCTION_HOST = '127.0.0.1';
 
 /** Every function the stack runs, each on its own port after the gateway's (functions/src/function-names.ts). */
 export type FunctionName = FunctionTarget;
@@ -75,8 +82,8 @@ export interface Stack {
 export function spawnFunction(name: FunctionName, port: number, env: Record<string, string>, logDir?: string): ChildProcess {
   const child = spawn(
     process.execPath,
-    [FRAMEWORK_MAIN, `--target=${name}`, `--port=${port}`, `--source=${path.join(ROOT, 'functions')}`],
-    { env: { ...process.env, ...env }, stdio: ['ignore', logDir ? 'pipe' : 'inherit', logDir ? 'pipe' : 'inherit'] },
+    ['--import', LISTEN_ON_HOST, FRAMEWORK_MAIN, `--target=${name}`, `--port=${port}`, `--source=${path.join(ROOT, 'functions')}`],
+    { env: { ...process.env, ...env, HOST: FUNCTION_HOST }, stdio: ['ignore', logDir ? 'pipe' : 'inherit', logDir ? 'pipe' : 'inherit'] },
   );
   if (logDir) {
     const log = createWriteStream(path.join(logDir, `${name}.log`), { flags: 'a' });

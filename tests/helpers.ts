@@ -1,6 +1,7 @@
 // What the tests share: the API through the gateway, tokens minted with the local key, seeded
 // users and sales, and polling. The stack itself comes from scripts/test.ts (npm test).
 import { randomUUID } from 'node:crypto';
+import http, { type IncomingHttpHeaders } from 'node:http';
 import type { Order, Sale } from '@flash-sale/contract';
 import pg from 'pg';
 import type { FunctionTarget } from '../functions/src/function-names.ts';
@@ -127,4 +128,25 @@ export async function eventually<T>(what: string, probe: () => Promise<T | undef
     if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs / 1000} s`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/**
+ * One request through `agent` (a kept-alive one reuses its socket unless the server closed it):
+ * status, headers and body; a socket error (ECONNRESET) rejects.
+ */
+export function sendThrough(
+  agent: http.Agent,
+  url: string,
+  options: { method?: string; headers?: Record<string, string>; body?: Buffer | string } = {},
+): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    const request = http.request(url, { method: options.method ?? 'GET', agent, headers: options.headers }, (answer) => {
+      const chunks: Buffer[] = [];
+      answer.on('data', (chunk: Buffer) => chunks.push(chunk));
+      answer.on('end', () => resolve({ status: answer.statusCode ?? 0, headers: answer.headers, body: Buffer.concat(chunks).toString('utf8') }));
+      answer.on('error', reject);
+    });
+    request.on('error', reject);
+    request.end(options.body);
+  });
 }

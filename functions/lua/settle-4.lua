@@ -19,6 +19,7 @@
   A record missing after a Redis loss means the rebuild counted stock from PostgreSQL
   without this order: a live outcome then takes its token, an ended one gives none back.
 ]]
+--- @include "expire-with-sale"
 local status = ARGV[2]
 local live = status == 'reserved' or status == 'confirmed'
 local function count_confirmed(from)
@@ -57,6 +58,8 @@ else
     record.released = 1
   end
   redis.call('HSET', KEYS[4], ARGV[1], cjson.encode(record))
+  expire_with_sale(KEYS[1], KEYS[3])
+  expire_with_sale(KEYS[1], KEYS[4])
   return 0
 end
 

@@ -30,6 +30,7 @@
   takes a second unit): check and write are one atomic step.
 ]]
 --- @include "gcra"
+--- @include "expire-with-sale"
 
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -79,6 +80,8 @@ if code == 0 then
   redis.call('DECR', KEYS[2])
   redis.call('HSET', KEYS[3], ARGV[1], order_id)
   redis.call('HSET', KEYS[4], order_id, cjson.encode({user_id = ARGV[1], status = 'pending', taken_ms = now}))
+  expire_with_sale(KEYS[1], KEYS[3])
+  expire_with_sale(KEYS[1], KEYS[4])
 end
 
 if ARGV[3] == '1' then

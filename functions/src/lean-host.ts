@@ -14,7 +14,10 @@ if (!handler) {
 }
 await beforeServing(); // settings checked, schema current (MIGRATE_ON_START), or the instance stops here
 const port = Number(process.env.PORT ?? 8080);
+// Every interface unless HOST says (Cloud Run must reach the container); locally 127.0.0.1,
+// since the functions trust the gateway's claims header (README, Deploy: the trust boundary).
+const host = process.env.HOST || undefined;
 const server = http.createServer((req, res) => void handler(req, res));
 server.keepAliveTimeout = 65_000; // longer than the load balancer's, so it never reuses a closed socket
-server.listen(port, () => log.info('serving', { target, port }));
+server.listen(port, host, () => log.info('serving', { target, port, host: host ?? 'every interface' }));
 for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => server.close(() => process.exit(0)));

@@ -39,8 +39,9 @@ describe('users', () => {
     assertError(answer, 400, 'invalid_request');
     const notObject = await api('POST', '/users', { rawBody: '[1, 2]' });
     assertError(notObject, 400, 'invalid_request');
+    // A body that is not sent as JSON is refused by its Content-Type, before any parsing.
     const textBody = await api('POST', '/users', { rawBody: 'hello', headers: { 'content-type': 'text/plain' } });
-    assertError(textBody, 400, 'invalid_request');
+    assertError(textBody, 415, 'unsupported_media_type');
   });
 
   test('409 email_taken, compared case-insensitively', async () => {

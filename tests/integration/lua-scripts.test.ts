@@ -250,3 +250,30 @@ test('take: sold out and a closed window are answered at once, never rate limite
   assert.deepEqual(codes, [1, 1, 1, 1, 1]);
   assert.equal(await redis.exists(attemptKeys(saleId, user, '127.0.0.1', undefined).userRate), 0, 'no rate key written');
 });
+
+test('every key of a sale expires, of one created with stock 0 too, after it is resized and sold', async () => {
+  const { saleId, keys } = await install({ stock: 0 });
+  const expiresAt = Number(await redis.expiretime(keys.meta));
+  const ttls = async () => Object.fromEntries(await Promise.all(Object.entries(keys).map(async ([name, key]) => [name, await redis.ttl(key)] as const)));
+  for (const [name, ttl] of Object.entries(await ttls())) {
+    // -2: the key does not exist (buyers and orders of a sale nobody bought yet), fine.
+    assert.ok(ttl > 0 || ttl === -2, `${name}: TTL ${ttl}`);
+  }
+  const now = await redisNowMs();
+  assert.equal((await resizeSale(saleId, { startsMs: now - 60_000, endsMs: now + 3_600_000, stockTotal: 2, expireAt: expiresAt }, redis)).result, 'applied');
+  const user = randomUUID();
+  assert.equal((await take(saleId, user)).code, 0);
+  for (const [name, ttl] of Object.entries(await ttls())) assert.ok(ttl > 0, `${name}: TTL ${ttl} after the first take`);
+  // The buyers hash empties when its one buyer's order fails, and is made anew by the next take.
+  const first = await redis.hget(keys.buyers, user);
+  assert.ok(first);
+  await settle(saleId, first, 'failed', user);
+  assert.equal((await take(saleId, randomUUID())).code, 0);
+  for (const [name, ttl] of Object.entries(await ttls())) assert.ok(ttl > 0, `${name}: TTL ${ttl} after a take on a fresh buyers hash`);
+
+  // A settle of an order Redis lost writes the buyers and orders hashes of a sale that had none.
+  const other = await install({ stock: 2 });
+  const lostUser = randomUUID();
+  await settle(other.saleId, randomUUID(), 'reserved', lostUser);
+  for (const key of [other.keys.buyers, other.keys.orders]) assert.ok((await redis.ttl(key)) > 0, `${key} after a settle`);
+});

@@ -33,7 +33,12 @@ test('an ApiError carries its status and a body of error, message and details', 
 
 test("the framework's body-parser errors are the client's fault; anything else is internal and says nothing", () => {
   assert.equal(toApiError(Object.assign(new SyntaxError('Unexpected token'), { type: 'entity.parse.failed' })).code, 'invalid_request');
-  assert.equal(toApiError(Object.assign(new Error('too big'), { type: 'entity.too.large' })).code, 'invalid_request');
+  const tooLarge = toApiError(Object.assign(new Error('too big'), { type: 'entity.too.large' }));
+  assert.equal(tooLarge.code, 'payload_too_large');
+  assert.equal(tooLarge.status, 413);
+  assert.equal(tooLarge.headers?.connection, 'close', 'the rest of the body is not read: the connection cannot carry another request');
+  const oversizedAndMalformed = Object.assign(new SyntaxError('Unexpected end'), { type: 'entity.parse.failed', body: '{"a": "' + 'x'.repeat(70 * 1024) });
+  assert.equal(toApiError(oversizedAndMalformed).code, 'payload_too_large', 'the limit is looked at before the syntax');
   const crash = toApiError(new Error('secret connection string in here'));
   assert.equal(crash.code, 'internal');
   assert.equal(crash.status, 500);

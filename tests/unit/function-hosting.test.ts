@@ -9,6 +9,7 @@ import { getTestServer } from '@google-cloud/functions-framework/testing';
 import '../../functions/src/index.ts';
 import { FUNCTION_TARGETS } from '../../functions/src/index.ts';
 import { httpFunction } from '../../functions/src/lib/http.ts';
+import { sendThrough } from '../helpers.ts';
 
 // A probe function: what the framework's per-request domain looks like from inside a route.
 functions.http(
@@ -105,8 +106,8 @@ test('on node:http the body is read by the handler: malformed, oversized, chunke
     assert.deepEqual(await malformed.json(), { error: 'invalid_request', message: 'The body is not valid JSON.' });
 
     const oversized = await post(JSON.stringify({ email: 'a@example.com', password: 'x'.repeat(70 * 1024) }));
-    assert.equal(oversized.status, 400);
-    assert.deepEqual(await oversized.json(), { error: 'invalid_request', message: 'The body is too large.' });
+    assert.equal(oversized.status, 413);
+    assert.deepEqual(await oversized.json(), { error: 'payload_too_large', message: 'The body is too large.' });
 
     // A chunked body (no content-length), in several pieces: read whole, then validated.
     const pieces = ['{"email": "not-an-email",', ' "password": "short"}'];
@@ -131,4 +132,80 @@ test('on node:http the body is read by the handler: malformed, oversized, chunke
   } finally {
     await new Promise((resolve) => server.close(resolve));
   }
+});
+
+/** One request on `agent` to `base` (POST /users unless said otherwise). */
+function send(
+  agent: http.Agent,
+  base: string,
+  options: { method?: string; path?: string; headers?: Record<string, string>; body?: Buffer | string } = {},
+) {
+  return sendThrough(agent, `${base}${options.path ?? '/users'}`, { method: 'POST', ...options });
+}
+
+const JSON_TYPE = { 'content-type': 'application/json' };
+
+/** Each host the functions run on: the Functions Framework (as deployed) and the lean node:http one. */
+async function onBothHosts(check: (host: string, base: string) => Promise<void>): Promise<void> {
+  await check('functions framework', url('users', '').replace(/\/$/, ''));
+  const lean = http.createServer((req, res) => FUNCTION_TARGETS.users(req, res));
+  await new Promise<void>((resolve) => lean.listen(0, '127.0.0.1', resolve));
+  try {
+    await check('node:http', `http://127.0.0.1:${(lean.address() as AddressInfo).port}`);
+  } finally {
+    lean.closeAllConnections();
+    await new Promise((resolve) => lean.close(resolve));
+  }
+}
+
+test('on both hosts a body must be JSON: form-encoded, text and untyped bodies are 415 unsupported_media_type', async () => {
+  await onBothHosts(async (host, base) => {
+    const agent = new http.Agent();
+    try {
+      for (const headers of [
+        { 'content-type': 'application/x-www-form-urlencoded' },
+        { 'content-type': 'text/plain' },
+        {} as Record<string, string>,
+      ]) {
+        const body = headers['content-type'] === 'application/x-www-form-urlencoded' ? 'email=a%40example.com&password=long-enough' : '{"email":"a@example.com","password":"long-enough"}';
+        const answer = await send(agent, base, { headers, body });
+        assert.equal(answer.status, 415, `${host}: ${JSON.stringify(headers)}`);
+        assert.equal((JSON.parse(answer.body) as { error: string }).error, 'unsupported_media_type', host);
+      }
+      // JSON with a charset, and the +json family, are JSON.
+      for (const type of ['application/json; charset=utf-8', 'application/merge-patch+json']) {
+        const answer = await send(agent, base, { headers: { 'content-type': type }, body: '{"email": "not-an-email"}' });
+        assert.equal(answer.status, 400, `${host}: ${type}`);
+        assert.equal((JSON.parse(answer.body) as { error: string }).error, 'invalid_request', host);
+      }
+    } finally {
+      agent.destroy();
+    }
+  });
+});
+
+test('on both hosts one body limit: over 64 KiB is 413 payload_too_large, and the kept-alive connection is not left half-read', async () => {
+  await onBothHosts(async (host, base) => {
+    // One socket at most: the request after the refusal goes on the same connection unless
+    // the server closed it, and must then be answered on a new one — never ECONNRESET.
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      for (const size of [70 * 1024, 2 * 1024 * 1024]) {
+        const big = Buffer.from(JSON.stringify({ email: 'a@example.com', password: 'x'.repeat(size) }));
+        const refused = await send(agent, base, { headers: JSON_TYPE, body: big });
+        assert.equal(refused.status, 413, `${host}: ${size}`);
+        assert.deepEqual(JSON.parse(refused.body), { error: 'payload_too_large', message: 'The body is too large.' }, host);
+        assert.equal(refused.headers.connection, 'close', `${host}: the refused connection is closed`);
+        const next = await send(agent, base, { method: 'GET', path: '/nowhere' });
+        assert.equal(next.status, 404, `${host}: the next request after ${size} bytes`);
+      }
+      // Chunked (no content-length): refused while being read, the same way.
+      const chunked = await send(agent, base, { headers: { ...JSON_TYPE, 'transfer-encoding': 'chunked' }, body: Buffer.alloc(200 * 1024, 0x20) });
+      assert.equal(chunked.status, 413, `${host}: chunked`);
+      const after = await send(agent, base, { method: 'GET', path: '/nowhere' });
+      assert.equal(after.status, 404, `${host}: after the chunked refusal`);
+    } finally {
+      agent.destroy();
+    }
+  });
 });

@@ -81,8 +81,8 @@ test("the gateway refuses a body over the functions' limit itself, and passes on
     assert.equal(atLimit.status, 201);
     assert.deepEqual(await atLimit.json(), { size: MAX_BODY_BYTES });
     const over = await send(MAX_BODY_BYTES + 1);
-    assert.equal(over.status, 400);
-    assert.deepEqual(await over.json(), { error: 'invalid_request', message: 'The body is too large.' });
+    assert.equal(over.status, 413);
+    assert.deepEqual(await over.json(), { error: 'payload_too_large', message: 'The body is too large.' });
   } finally {
     gateway.close();
     backend.close();

@@ -18,6 +18,8 @@ export const ERRORS = {
   hold_expired: { status: 409, message: 'The hold on this order has expired.' },
   not_checkoutable: { status: 409, message: 'This order cannot be checked out.' },
   not_cancellable: { status: 409, message: 'This order cannot be cancelled.' },
+  payload_too_large: { status: 413, message: 'The body is too large.' },
+  unsupported_media_type: { status: 415, message: 'The body must be JSON (Content-Type: application/json).' },
   idempotency_key_reused: { status: 422, message: 'This Idempotency-Key was used with a different request.' },
   rate_limited: { status: 429, message: 'Too many requests; try again later.' },
   internal: { status: 500, message: 'Something went wrong on our side.' },

@@ -47,6 +47,17 @@ export type HttpHandler = (req: FunctionRequest, res: ServerResponse) => void;
 /** The largest request body a function reads, and the local gateway passes on. */
 export const MAX_BODY_BYTES = 64 * 1024;
 
+/**
+ * `413 payload_too_large`, closing the connection: the rest of the body is never read, so the
+ * socket cannot carry another request (a kept-alive client would meet it half-read).
+ */
+export function bodyTooLarge(): ApiError {
+  return new ApiError('payload_too_large', undefined, { headers: { connection: 'close' } });
+}
+
+/** application/json or application/<something>+json, parameters (charset) allowed. */
+const JSON_MEDIA_TYPE = /^application\/(?:[\w.-]+\+)?json\s*(?:;|$)/i;
+
 export function requestIdOf(req: IncomingMessage): string {
   const given = req.headers['x-request-id'];
   if (typeof given === 'string' && given.length > 0 && given.length <= 200) return given;
@@ -80,8 +91,13 @@ export function sendError(res: ServerResponse, requestId: string, err: ApiError)
 export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
   const type = (err as { type?: unknown } | null)?.type;
-  if (type === 'entity.parse.failed') return new ApiError('invalid_request', 'The body is not valid JSON.');
-  if (type === 'entity.too.large') return new ApiError('invalid_request', 'The body is too large.');
+  if (type === 'entity.parse.failed') {
+    // The framework's parser fails before our limit is looked at: the limit comes first.
+    const body = (err as { body?: unknown }).body;
+    if (typeof body === 'string' && Buffer.byteLength(body) > MAX_BODY_BYTES) return bodyTooLarge();
+    return new ApiError('invalid_request', 'The body is not valid JSON.');
+  }
+  if (type === 'entity.too.large') return bodyTooLarge();
   if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
     return new ApiError('invalid_request', 'The body encoding is not supported.');
   }
@@ -138,31 +154,82 @@ function announcesBody(req: IncomingMessage): boolean {
 }
 
 /**
+ * Why a request's body is refused before any route sees it, on either host: one limit
+ * (MAX_BODY_BYTES, by its announced length or, under the Functions Framework, which has read
+ * it already up to its own far larger limit, by `rawBody`) and JSON only (the framework would
+ * hand a form-encoded body over as if it were JSON). Undefined when it may go on.
+ */
+export function bodyRefusal(req: FunctionRequest): ApiError | undefined {
+  if (!announcesBody(req)) return undefined;
+  const length = req.headers['content-length'];
+  if ((length !== undefined && Number(length) > MAX_BODY_BYTES) || (req.rawBody?.length ?? 0) > MAX_BODY_BYTES) {
+    return bodyTooLarge();
+  }
+  if (!JSON_MEDIA_TYPE.test(req.headers['content-type'] ?? '')) return new ApiError('unsupported_media_type');
+  return undefined;
+}
+
+/**
+ * How much of a refused body is still read and thrown away before the answer. A server that
+ * answers while the client is still sending, and then closes, makes the client's kernel see a
+ * reset (ECONNRESET, the answer lost with it); read to the end, the answer arrives whole and
+ * the connection closes cleanly. Past this much the socket is closed at once.
+ */
+const DRAIN_LIMIT_BYTES = 64 * MAX_BODY_BYTES;
+
+/** Calls `answer` once the body the host left unread is read and discarded (up to the bound). */
+export function discardBodyThen(req: IncomingMessage, answer: () => void): void {
+  if (req.readableEnded || !announcesBody(req)) {
+    answer();
+    return;
+  }
+  let size = 0;
+  let answered = false;
+  const once = () => {
+    if (answered) return;
+    answered = true;
+    answer();
+  };
+  req.on('data', (chunk: Buffer) => {
+    size += chunk.length;
+    if (size > DRAIN_LIMIT_BYTES) once();
+  });
+  req.on('end', once);
+  req.on('error', () => {
+    answered = true; // the client went away: there is no one to answer
+  });
+}
+
+/**
  * Reads a body the host left unread (node:http) into `req.rawBody` and `req.body`, as the
- * Functions Framework hands it over, then calls `next`; events, not an async iterator.
+ * Functions Framework hands it over, then calls `next`; events, not an async iterator. A body
+ * over MAX_BODY_BYTES is drained (up to DRAIN_LIMIT_BYTES) and answered `413`.
  */
 export function readBodyThen(req: FunctionRequest, onError: (err: ApiError) => void, next: () => void): void {
   const chunks: Buffer[] = [];
   let size = 0;
-  let failed = false;
+  let settled = false;
+  const refuse = () => {
+    if (settled) return;
+    settled = true;
+    onError(bodyTooLarge());
+  };
   req.on('data', (chunk: Buffer) => {
-    if (failed) return;
     size += chunk.length;
-    if (size > MAX_BODY_BYTES) {
-      failed = true;
-      onError(new ApiError('invalid_request', 'The body is too large.'));
-      return;
-    }
-    chunks.push(chunk);
+    if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+    else if (chunks.length > 0) chunks.length = 0; // refused: keep nothing of it
+    if (size > DRAIN_LIMIT_BYTES) refuse();
   });
   req.on('end', () => {
-    if (failed) return;
+    if (size > MAX_BODY_BYTES) return refuse();
+    if (settled) return;
+    settled = true;
     req.rawBody = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
     req.body = req.rawBody;
     next();
   });
   req.on('error', () => {
-    failed = true; // the client went away: there is no one to answer
+    settled = true; // the client went away: there is no one to answer
   });
 }
 
@@ -246,7 +313,10 @@ export function httpFunction(name: string, routes: Route[]): HttpHandler {
     const requestId = requestIdOf(req);
     const origin = req.headers.origin;
     if (origin !== undefined && applyCors(req, res, origin, requestId)) return;
-    if (req.body === undefined && !req.readableEnded && announcesBody(req)) {
+    const refusal = bodyRefusal(req);
+    if (refusal) {
+      discardBodyThen(req, () => fail(req, res, requestId, refusal));
+    } else if (req.body === undefined && !req.readableEnded && announcesBody(req)) {
       readBodyThen(req, (err) => fail(req, res, requestId, err), () => dispatch(req, res, requestId));
     } else {
       dispatch(req, res, requestId);

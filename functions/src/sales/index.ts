@@ -162,11 +162,13 @@ export const salesHandler = httpFunction('sales', [
     handler: async ({ params }) => {
       const saleId = params.sale_id ?? '';
       if (!z.uuid().safeParse(saleId).success) throw new ApiError('not_found', 'No such sale.');
-      // A sale missing from the index (Redis lost it) is loaded once from PostgreSQL.
-      if (!(await liveSale(saleId)) && !(await loadSaleIntoRedis(saleId))) {
-        throw new ApiError('not_found', 'No such sale.');
-      }
-      return saleReply(200, saleId);
+      // Anyone may ask for any id: an unknown one is answered from this instance's copy of the
+      // index (at most SALES_CACHE_MS old), never with a fresh read nor a PostgreSQL query. The
+      // index lists every sale (published before its creation commits; rebuilt from
+      // PostgreSQL, by the read itself, when Redis lost it).
+      const sale = (await readSaleIndex()).find((s) => s.sale_id === saleId);
+      if (!sale) throw new ApiError('not_found', 'No such sale.');
+      return { status: 200, body: saleResponse(sale, Date.now()) };
     },
   },
   healthRoute({ postgres: true, redis: true }),
