@@ -20,6 +20,19 @@ function problems(schema: Parameters<typeof parseInput>[0], input: unknown): { f
   assert.fail('expected a validation error');
 }
 
+test('an email address is at most 254 characters, on sign-up and on login', () => {
+  const longest = `${'a'.repeat(64)}@${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(58)}.co`;
+  assert.equal(longest.length, 254);
+  assert.equal(parseInput(signupSchema, { email: longest, password: '12345678' }).email, longest);
+  const tooLong = `${'a'.repeat(64)}@${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(63)}.${'e'.repeat(40)}.co`;
+  assert.ok(tooLong.length > 254 && tooLong.length <= 320);
+  assert.deepEqual(problems(signupSchema, { email: tooLong, password: '12345678' }).map((d) => d.field), ['email']);
+  assert.deepEqual(problems(loginSchema, { email: tooLong, password: 'x' }).map((d) => d.field), ['email']);
+  const threeHundred = `${'a'.repeat(64)}@${'b'.repeat(60)}.${'c'.repeat(60)}.${'d'.repeat(60)}.${'e'.repeat(48)}.com`;
+  assert.equal(threeHundred.length, 300);
+  assert.deepEqual(problems(signupSchema, { email: threeHundred, password: '12345678' }).map((d) => d.field), ['email']);
+});
+
 test('signup: email and a password of 8..128 characters; nothing else', () => {
   assert.deepEqual(parseInput(signupSchema, { email: 'a@b.co', password: '12345678' }), { email: 'a@b.co', password: '12345678' });
   assert.deepEqual(problems(signupSchema, { email: 'a@b.co', password: '1234567' }).map((d) => d.field), ['password']);

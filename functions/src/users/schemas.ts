@@ -2,7 +2,8 @@
 // can read them without loading a handler.
 import { z } from 'zod';
 
-const email = z.email().max(320);
+/** RFC 5321 caps a forward path at 256 octets, so an address (without its brackets) at 254. */
+const email = z.email().max(254);
 
 export const signupSchema = z.strictObject({
   email,
