@@ -87,3 +87,18 @@ test('password guessing on one email is 429 rate_limited with Retry-After', asyn
   assert.ok(Number(limited.headers.get('retry-after')) >= 1);
   assert.ok(statuses.slice(0, 10).every((s) => s === 401), 'the first tries are answered');
 });
+
+test('wrong passwords spend only the email limit: the owner still logs in, the guesses stay refused', async () => {
+  const email = `owner-${randomUUID()}@example.com`;
+  await api('POST', '/users', { body: { email, password: 'the-right-one' } });
+  const statuses: number[] = [];
+  for (let i = 0; i < 12; i++) statuses.push((await api('POST', '/users/authenticate', { body: { email, password: `wrong-${i}` } })).status);
+  assert.equal(statuses.at(-1), 429, statuses.join(','));
+  const owner = await api<{ token: string }>('POST', '/users/authenticate', { body: { email, password: 'the-right-one' } });
+  assert.equal(owner.status, 200, 'the right password passes a spent email limit');
+  assert.ok(owner.body.token);
+  const guess = await api('POST', '/users/authenticate', { body: { email, password: 'wrong-again' } });
+  assert.equal(guess.status, 429);
+  assert.equal(guess.body.error, 'rate_limited');
+  assert.ok(Number(guess.headers.get('retry-after')) >= 1);
+});

@@ -20,16 +20,25 @@ function currentSigningKey(): Promise<SigningKey> {
   return signingKey;
 }
 
-/** Password guessing is slowed per email and per client IP (rate-limit-2.lua). */
-async function limitLogins(email: string, ip: string): Promise<void> {
-  const cfg = config();
-  const waitMs = await limitLogin(email, ip, {
-    emailIntervalMs: intervalMs(cfg.LOGIN_RATE_EMAIL_PER_MINUTE / 60),
-    emailBurst: Math.max(1, cfg.LOGIN_RATE_EMAIL_PER_MINUTE),
-    ipIntervalMs: intervalMs(cfg.LOGIN_RATE_IP_PER_MINUTE / 60),
-    ipBurst: Math.max(1, cfg.LOGIN_RATE_IP_PER_MINUTE),
-  });
+/**
+ * Password guessing is slowed per client IP and per email (rate-limit-2.lua, one subject per
+ * call). Every attempt counts against its IP, before the password is checked; only failures
+ * count against the email, and a right password passes a spent email limit, so that guesses
+ * at an email cannot lock its owner out.
+ */
+async function limitLoginIp(email: string, ip: string): Promise<void> {
+  const perMinute = config().LOGIN_RATE_IP_PER_MINUTE;
+  const none = { emailIntervalMs: 0, emailBurst: 1 };
+  const waitMs = await limitLogin(email, ip, { ...none, ipIntervalMs: intervalMs(perMinute / 60), ipBurst: Math.max(1, perMinute) });
   if (waitMs > 0) throw rateLimited(waitMs);
+}
+
+/** A wrong password: counted against its email; answered 429 once the email's limit is spent. */
+async function refuseLogin(email: string, ip: string): Promise<never> {
+  const perMinute = config().LOGIN_RATE_EMAIL_PER_MINUTE;
+  const none = { ipIntervalMs: 0, ipBurst: 1 };
+  const waitMs = await limitLogin(email, ip, { emailIntervalMs: intervalMs(perMinute / 60), emailBurst: Math.max(1, perMinute), ...none });
+  throw waitMs > 0 ? rateLimited(waitMs) : new ApiError('invalid_credentials');
 }
 
 function roleFor(emailAddress: string, storedRole: string): Role {
@@ -60,14 +69,15 @@ export const usersHandler = httpFunction('users', [
     path: '/users/authenticate',
     handler: async ({ req }) => {
       const input = parseBody(req, loginSchema);
-      await limitLogins(input.email, clientIp(req));
+      const ip = clientIp(req);
+      await limitLoginIp(input.email, ip);
       const { rows } = await db().query<{ user_id: string; email: string; password_hash: string; role: string }>(
         'SELECT user_id, email, password_hash, role FROM users WHERE lower(email) = lower($1)',
         [input.email],
       );
       const user = rows[0];
       const valid = await verifyPassword(input.password, user?.password_hash ?? (await decoyHash()));
-      if (!user || !valid) throw new ApiError('invalid_credentials');
+      if (!user || !valid) return refuseLogin(input.email, ip);
       const cfg = config();
       const token = await signAccessToken(
         await currentSigningKey(),
