@@ -7,6 +7,7 @@ import pg from 'pg';
 import type { FunctionTarget } from '../functions/src/function-names.ts';
 import type { Role } from '../functions/src/lib/auth.ts';
 import { signingKeyFromSetting } from '../functions/src/lib/keys.ts';
+import { hashPassword } from '../functions/src/lib/passwords.ts';
 import { signAccessToken } from '../functions/src/lib/tokens.ts';
 
 function required(name: string): string {
@@ -63,12 +64,24 @@ export async function mintToken(userId: string, role: Role = 'user', ttlSeconds 
 
 /** `count` users written straight to PostgreSQL (they buy with minted tokens, never log in). */
 export async function seedUsers(count: number): Promise<string[]> {
+  return (await seedUsersWithEmails(count, 'seeded-no-login')).map((u) => u.userId);
+}
+
+/**
+ * `count` users who can log in with `password`: one hash shared by all, at a cost far below the
+ * real one (the stored hash carries its parameters), so that many logins stay fast.
+ */
+export async function seedLoginUsers(count: number, password: string): Promise<{ userId: string; email: string }[]> {
+  return seedUsersWithEmails(count, await hashPassword(password, { N: 2 ** 10, r: 8, p: 1 }));
+}
+
+async function seedUsersWithEmails(count: number, passwordHash: string): Promise<{ userId: string; email: string }[]> {
   const emails = Array.from({ length: count }, () => `buyer-${randomUUID()}@test.local`);
-  const { rows } = await database().query<{ user_id: string }>(
-    `INSERT INTO users (email, password_hash) SELECT e, 'seeded-no-login' FROM unnest($1::text[]) AS e RETURNING user_id`,
-    [emails],
+  const { rows } = await database().query<{ user_id: string; email: string }>(
+    `INSERT INTO users (email, password_hash) SELECT e, $2 FROM unnest($1::text[]) AS e RETURNING user_id, email`,
+    [emails, passwordHash],
   );
-  return rows.map((r) => r.user_id);
+  return rows.map((r) => ({ userId: r.user_id, email: r.email }));
 }
 
 export async function buyer(): Promise<{ userId: string; token: string }> {

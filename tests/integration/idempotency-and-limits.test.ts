@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, test } from 'node:test';
-import { api, buyer, closeHelpers, createSale, database, type OrderBody } from '../helpers.ts';
+import { api, buyer, closeHelpers, createSale, database, seedLoginUsers, type OrderBody } from '../helpers.ts';
 
 after(closeHelpers);
 
@@ -101,4 +101,19 @@ test('wrong passwords spend only the email limit: the owner still logs in, the g
   assert.equal(guess.status, 429);
   assert.equal(guess.body.error, 'rate_limited');
   assert.ok(Number(guess.headers.get('retry-after')) >= 1);
+});
+
+test('the local stack does not limit logins per IP: 150 buyers sign in from 127.0.0.1', async () => {
+  const password = 'crowd-password';
+  const buyers = await seedLoginUsers(150, password);
+  const statuses: number[] = [];
+  for (let i = 0; i < buyers.length; i += 15) {
+    const batch = buyers.slice(i, i + 15).map(({ email }) => api('POST', '/users/authenticate', { body: { email, password } }));
+    statuses.push(...(await Promise.all(batch)).map((a) => a.status));
+  }
+  assert.deepEqual(
+    statuses.filter((s) => s !== 200),
+    [],
+    'every sign-in answered 200',
+  );
 });

@@ -7,15 +7,23 @@ const scrypt = (password: string, salt: Buffer, keylen: number, options: ScryptO
   );
 
 /** N = 2^15, r = 8: 32 MiB and tens of milliseconds per hash (OWASP's scrypt floor is 2^17 with r=8, p=1 or equivalents). */
-const PARAMS = { N: 2 ** 15, r: 8, p: 1 };
+const PARAMS: ScryptParams = { N: 2 ** 15, r: 8, p: 1 };
 const KEY_LENGTH = 32;
-const maxmem = 128 * PARAMS.N * PARAMS.r * 2;
 
-/** `scrypt$N$r$p$salt$hash`, base64url parts, so that the parameters can be raised later. */
-export async function hashPassword(password: string): Promise<string> {
+export interface ScryptParams {
+  N: number;
+  r: number;
+  p: number;
+}
+
+/**
+ * `scrypt$N$r$p$salt$hash`, base64url parts, so that the parameters can be raised later. Only
+ * tests pass `params`, to seed users that log in many times without paying the real cost.
+ */
+export async function hashPassword(password: string, params: ScryptParams = PARAMS): Promise<string> {
   const salt = randomBytes(16);
-  const key = await scrypt(password, salt, KEY_LENGTH, { ...PARAMS, maxmem });
-  return ['scrypt', PARAMS.N, PARAMS.r, PARAMS.p, salt.toString('base64url'), key.toString('base64url')].join('$');
+  const key = await scrypt(password, salt, KEY_LENGTH, { ...params, maxmem: 128 * params.N * params.r * 2 });
+  return ['scrypt', params.N, params.r, params.p, salt.toString('base64url'), key.toString('base64url')].join('$');
 }
 
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
