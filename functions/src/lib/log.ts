@@ -73,7 +73,7 @@ export function traceFields(headers: Readonly<Record<string, string | string[] |
 
 /** The project traces belong to: the deployment's own (TASKS_PROJECT, set by terraform), `local` on this machine. */
 function traceProject(): string {
-  return config().TASKS_PROJECT ?? 'local';
+  return config().TASKS_PROJECT || 'local';
 }
 
 /** What the access line of one answered request says (Cloud Logging's HttpRequest fields and ours). */

@@ -82,7 +82,7 @@ async function finishPending(sale: LiveSale, pending: PendingRecord[], report: S
       status = now2.rows[0]?.status;
       if (now2.rows[0]?.failure_reason === GAVE_UP) {
         report.gave_up++;
-        log.warn('gave up on a pending order', { order_id: p.order_id, sale_id: sale.sale_id });
+        log.warn('gave up on a pending order', { order_id: p.order_id, sale_id: sale.sale_id, failure_reason: GAVE_UP });
       }
     }
     if (status) {
