@@ -2,6 +2,7 @@
 // orders, and an admin's page. It talks only to the gateway (api.ts).
 import { useCallback, useEffect, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { call, type Order, type Sale } from './api';
+import { MetricsPanel } from './Metrics';
 import {
   canBuy,
   clockOffset,
@@ -368,6 +369,7 @@ function AdminPage({ token }: { token: string }) {
         <p><button type="submit">Change stock</button></p>
       </form>
       {message && <p>{message}</p>}
+      <MetricsPanel token={token} sales={sales} />
       <table aria-label="Sales and their stock">
         <thead><tr><th>Product</th><th>State</th><th>Total</th><th>Left</th><th>Held</th><th>Sold</th></tr></thead>
         <tbody>

@@ -8,7 +8,7 @@ export interface Answer<T> {
 }
 
 // The answers' shapes are the API's, shared with the functions (types only).
-export type { Order, OrderStatus, Sale } from '@flash-sale/contract';
+export type { Metrics, Order, OrderStatus, Sale } from '@flash-sale/contract';
 
 export async function call<T>(
   method: string,

@@ -2,6 +2,7 @@
 // for the admin page (GET /admin/metrics). In the cloud the same numbers are log-based metrics
 // over the log lines that record each event (terraform/modules/monitoring), so nothing here is
 // on the purchase path's critical section: a count is a Map increment, flushed once a second.
+import type { Metrics } from '@flash-sale/contract';
 import { errorFields, log } from './log.js';
 import { redis } from './redis.js';
 
@@ -65,29 +66,8 @@ export function countFinalOutcome(status: string, failureReason: string | null, 
   countMetric(`final_ms_le:${bound ?? 'inf'}`);
 }
 
-export interface MetricsView {
-  /** POST /orders answers by outcome: accepted, sold_out, already_purchased, rate_limited, … */
-  attempts: Record<string, number>;
-  /** Orders the worker finished, by status. */
-  finals: Record<string, number>;
-  /** 202→final latency: how many fell in each bucket, and the bucket bounds that hold the 50th and 99th percentiles. */
-  final_latency_ms: { count: number; p50_at_most: number | null; p99_at_most: number | null; buckets: Record<string, number> };
-  /** Deliveries of a task that were not its first. */
-  tasks_retried: number;
-  /** Orders that ended failed, by failure_reason (counted by the worker and the sweeper). */
-  failed_by_reason: Record<string, number>;
-  /** Pending orders older than PENDING_REDRIVE_AFTER_MS at the sweeper's last pass, and when that was. */
-  pending_stale: number;
-  pending_stale_at: string | null;
-  /** Pending orders the sweeper queued again, and gave up on. */
-  redriven: number;
-  gave_up: number;
-  /** Sales whose Redis counts the sweeper found drifted and repaired. */
-  drift_repaired: number;
-  /** Requests and 5xx answers by function. */
-  requests: Record<string, number>;
-  errors_5xx: Record<string, number>;
-}
+/** GET /admin/metrics's answer but its time. */
+export type MetricsView = Metrics;
 
 function percentileBound(buckets: Map<string, number>, total: number, share: number): number | null {
   if (total === 0) return null;
