@@ -72,7 +72,7 @@ export function MetricsPanel({ token, sales }: { token: string; sales: Sale[] })
       <p>
         Confirmed orders (CSV):{' '}
         {sales.map((s) => (
-          <button key={s.sale_id} type="button" onClick={() => void downloadCsv(token, s).then(setProblem)}>
+          <button key={s.sale_id} type="button" aria-label={`Export the confirmed orders of ${s.product.name}`} onClick={() => void downloadCsv(token, s).then(setProblem)}>
             {s.product.name}
           </button>
         ))}
