@@ -3,7 +3,7 @@
 // with ?next= to return to). Every address is a real URL: it can be shared, reloaded, and the
 // browser's back button moves between pages. It talks only to the gateway (api.ts).
 import { useEffect, useRef, type ReactNode } from 'react';
-import { createBrowserRouter, Link, Navigate, NavLink, Outlet, ScrollRestoration, useLocation, useNavigate, useParams } from 'react-router';
+import { createBrowserRouter, Link, Navigate, NavLink, Outlet, ScrollRestoration, useLocation, useParams } from 'react-router';
 import { signInPath } from './logic';
 import { usePageTitle } from './polling';
 import { SessionProvider, useSession } from './session';
@@ -14,9 +14,8 @@ import { SalePage } from './pages/SalePage';
 import { SalesPage } from './pages/SalesPage';
 
 function Layout() {
-  const { session, ended, signOut } = useSession();
+  const { session, ended, signOut, forgetSignOut } = useSession();
   const location = useLocation();
-  const navigate = useNavigate();
   const here = `${location.pathname}${location.search}`;
   const main = useRef<HTMLElement>(null);
   const first = useRef(true);
@@ -28,7 +27,8 @@ function Layout() {
       return;
     }
     main.current?.focus({ preventScroll: true });
-  }, [location.pathname]);
+    forgetSignOut();
+  }, [location.pathname, forgetSignOut]);
 
   const onAuthPage = location.pathname === '/signin' || location.pathname === '/signup';
   return (
@@ -44,10 +44,7 @@ function Layout() {
             <button
               type="button"
               className="link"
-              onClick={() => {
-                // To the sales first: a page for signed-in buyers would otherwise send them to sign in.
-                void Promise.resolve(navigate('/')).then(signOut);
-              }}
+              onClick={signOut}
             >
               Sign out
             </button>
@@ -71,8 +68,10 @@ function Layout() {
 
 /** Pages for signed-in buyers: a visitor is sent to sign in and comes back here after. */
 function SignedIn({ children, admin = false }: { children: (token: string) => ReactNode; admin?: boolean }) {
-  const { session } = useSession();
+  const { session, ended } = useSession();
   const location = useLocation();
+  // Signed out on purpose: to the sales, not to a sign-in form.
+  if (!session && ended === 'signed out') return <Navigate to="/" replace />;
   if (!session) return <Navigate to={signInPath(`${location.pathname}${location.search}`)} replace />;
   if (admin && session.role !== 'admin') return <Forbidden />;
   return <>{children(session.token)}</>;

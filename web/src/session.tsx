@@ -7,19 +7,23 @@ export const SESSION_KEY = 'flash-sale-session';
 
 export interface SessionState {
   session: Session | null;
-  /** Why the last session ended, when it was not the buyer's own doing. */
-  ended: 'expired' | null;
+  /** How the last session ended: its token expired (the page says so), or the buyer signed out. */
+  ended: Ended;
   signIn(session: Session): void;
   signOut(): void;
   /** The API refused the token (401): the session is over whatever its clock said. */
   expire(): void;
+  /** The buyer has moved on from a sign-out: pages for signed-in buyers ask to sign in again. */
+  forgetSignOut(): void;
 }
+
+export type Ended = 'expired' | 'signed out' | null;
 
 const SessionContext = createContext<SessionState | null>(null);
 
 export function SessionProvider({ children }: { children: ReactNode }) {
   const [session, setSession] = useState<Session | null>(() => storedSession(localStorage.getItem(SESSION_KEY), Date.now()));
-  const [ended, setEnded] = useState<'expired' | null>(() => (localStorage.getItem(SESSION_KEY) && !session ? 'expired' : null));
+  const [ended, setEnded] = useState<Ended>(() => (localStorage.getItem(SESSION_KEY) && !session ? 'expired' : null));
 
   const signIn = useCallback((s: Session) => {
     localStorage.setItem(SESSION_KEY, JSON.stringify(s));
@@ -29,7 +33,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   const signOut = useCallback(() => {
     localStorage.removeItem(SESSION_KEY);
     setSession(null);
-    setEnded(null);
+    setEnded('signed out');
   }, []);
   const expire = useCallback(() => {
     localStorage.removeItem(SESSION_KEY);
@@ -39,10 +43,18 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     });
   }, []);
 
+  const forgetSignOut = useCallback(() => setEnded((e) => (e === 'signed out' ? null : e)), []);
+
   // Drop the session the moment its token expires.
   useEffect(() => {
     if (!session) return;
-    const t = setTimeout(expire, Math.max(0, session.expiresAtMs - Date.now()));
+    let t: ReturnType<typeof setTimeout>;
+    const arm = () => {
+      const left = session.expiresAtMs - Date.now();
+      // setTimeout fires at once past 2^31 - 1 ms: a long token is waited for in steps.
+      t = left <= 0 ? setTimeout(expire, 0) : setTimeout(arm, Math.min(left, 2 ** 30));
+    };
+    arm();
     return () => clearTimeout(t);
   }, [session, expire]);
 
@@ -52,7 +64,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
       if (e.key !== SESSION_KEY && e.key !== null) return;
       const next = storedSession(localStorage.getItem(SESSION_KEY), Date.now());
       setSession((current) => {
-        if (current && !next) setEnded(current.expiresAtMs <= Date.now() ? 'expired' : null);
+        if (current && !next) setEnded(current.expiresAtMs <= Date.now() ? 'expired' : 'signed out');
         return next;
       });
     };
@@ -60,7 +72,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     return () => window.removeEventListener('storage', onStorage);
   }, []);
 
-  const value = useMemo(() => ({ session, ended, signIn, signOut, expire }), [session, ended, signIn, signOut, expire]);
+  const value = useMemo(() => ({ session, ended, signIn, signOut, expire, forgetSignOut }), [session, ended, signIn, signOut, expire, forgetSignOut]);
   return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;
 }
 

@@ -43,11 +43,12 @@ export function SalesPage() {
                   <Link to={`/sales/${sale.sale_id}`}>{sale.product.name}</Link>
                 </h2>
                 <p className="price">{formatPrice(sale.product.price_in_cent)}</p>
-                <p>
-                  <span className={`state ${shows.replace(' ', '-')}`}>{SHOWS_WORDS[shows]}</span>{' '}
-                  {shows === 'upcoming' && <>opens in {formatCountdown(Date.parse(sale.starts_at) - t)}</>}
-                  {shows === 'active' && <>{sale.stock_remaining} of {sale.stock_total} left · ends in {formatCountdown(Date.parse(sale.ends_at) - t)}</>}
+                <p className="state-line">
+                  <span className={`state ${shows.replace(' ', '-')}`}>{SHOWS_WORDS[shows]}</span>
+                  {shows === 'upcoming' && <span>opens in {formatCountdown(Date.parse(sale.starts_at) - t)}</span>}
+                  {shows === 'active' && <span>ends in {formatCountdown(Date.parse(sale.ends_at) - t)}</span>}
                 </p>
+                {shows === 'active' && <p className="hint">{sale.stock_remaining} of {sale.stock_total} left</p>}
               </li>
             );
           })}
