@@ -279,9 +279,10 @@ describe('sessions and trouble', () => {
     await refused.close();
   });
 
-  test('no connection, 429 and 503 are said plainly, with when to try again', { timeout: 60_000 }, async () => {
+  test('no connection, 429 and 503 are said plainly, with when to try again; the retry buys once', { timeout: 60_000 }, async () => {
     const sale = await createSale({ stock: 5 });
-    const context = await newContext(PHONE, (await buyer()).token);
+    const { userId, token } = await buyer();
+    const context = await newContext(PHONE, token);
     const page = await open(context, `/sales/${sale.sale_id}`);
     await page.getByRole('button', { name: 'Buy now' }).waitFor();
 
@@ -295,7 +296,7 @@ describe('sessions and trouble', () => {
       route.fulfill({ status: 429, headers: { 'retry-after': '3', 'content-type': 'application/json' }, body: JSON.stringify({ error: 'rate_limited', message: 'Too many requests; try again later.' }) }),
     );
     await page.getByRole('button', { name: 'Buy now' }).click();
-    await page.getByText('Too many tries: try again in 3 s.').waitFor();
+    await page.getByText('Too many tries: try again in 3 s. Nothing was taken.').waitFor();
     assert.equal(await page.getByRole('button', { name: 'Buy now' }).isDisabled(), true, 'no retry before Retry-After');
     await page.getByText(/Try again in \d s\./).waitFor();
     await check(page, 'rate-limited');
@@ -306,11 +307,17 @@ describe('sessions and trouble', () => {
     );
     await eventually('Buy now again after Retry-After', async () => ((await page.getByRole('button', { name: 'Buy now' }).isEnabled()) ? true : undefined), 10_000);
     await page.getByRole('button', { name: 'Buy now' }).click();
-    await page.locator('[data-result]').filter({ hasText: 'nothing was taken' }).waitFor();
+    await page.locator('[data-result]').filter({ hasText: 'busy right now. Try again in a moment. Nothing was taken.' }).waitFor();
+    await page.unroute('**/api/orders');
+    await page.route('**/api/orders', (route) => route.abort('internetdisconnected'));
+    await page.getByRole('button', { name: 'Buy now' }).click();
+    await page.locator('[data-result]').filter({ hasText: 'cannot tell yet whether it worked' }).waitFor();
     await page.unroute('**/api/orders');
     // The same intent, retried, buys once.
     await page.getByRole('button', { name: 'Buy now' }).click();
     await page.locator('[data-result="success"]').waitFor({ timeout: 30_000 });
+    const { rows } = await database().query(`SELECT order_id FROM orders WHERE user_id = $1 AND sale_id = $2`, [userId, sale.sale_id]);
+    assert.equal(rows.length, 1, 'one order for one intent, however many tries');
     await context.close();
   });
 });

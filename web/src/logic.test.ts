@@ -88,14 +88,17 @@ describe('trouble in a buyer\'s words', () => {
     expect(problemOf({ status: 200 })).toBeNull();
     expect(problemOf({ status: 0 })).toMatch(/No connection/);
     expect(problemOf({ status: 429, retryAfterS: 7 })).toBe('Too many tries: try again in 7 s.');
-    expect(problemOf({ status: 503 })).toMatch(/nothing was taken/);
-    expect(problemOf({ status: 500 })).toMatch(/nothing was taken/);
+    expect(problemOf({ status: 503 })).toMatch(/busy/);
+    expect(problemOf({ status: 500 })).toMatch(/Try again/);
   });
 
   test('a purchase refused for load says when to try again, and that nothing was taken', () => {
-    expect(resultOfPurchase({ status: 429, body: { error: 'rate_limited' }, retryAfterS: 3 }).text).toBe('Too many tries: try again in 3 s.');
+    expect(resultOfPurchase({ status: 429, body: { error: 'rate_limited' }, retryAfterS: 3 }).text).toBe('Too many tries: try again in 3 s. Nothing was taken.');
     expect(resultOfPurchase({ status: 503, body: { error: 'unavailable' } })).toMatchObject({ word: 'try again', following: false });
-    expect(resultOfPurchase({ status: 503, body: { error: 'unavailable' } }).text).toMatch(/nothing was taken/);
+    expect(resultOfPurchase({ status: 503, body: { error: 'unavailable' } }).text).toMatch(/Nothing was taken/);
+    expect(resultOfPurchase({ status: 500, body: { error: 'internal' } }).text).toMatch(/Nothing was taken/);
+    // No answer at all: it may have arrived; the buyer is told so, and that a retry never buys twice.
+    expect(resultOfPurchase({ status: 0, body: { error: 'unavailable' } }).text).toMatch(/cannot tell yet/);
     expect(resultOfPurchase({ status: 401, body: { error: 'unauthenticated' } }).text).toMatch(/sign in again/);
   });
 });

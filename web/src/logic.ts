@@ -81,7 +81,10 @@ export function resultOfPurchase(answer: Answer<Partial<Order>>): Result {
       return { word: 'failed', text: 'This sale no longer exists.', following: false };
   }
   if (answer.status === 401) return { word: 'try again', text: 'Your session has ended: sign in again to buy.', following: false };
-  return { word: 'try again', text: problemOf(answer) ?? 'That did not work; try again.', following: false };
+  // No answer: the order may have arrived. Retrying with the same Idempotency-Key never buys twice.
+  if (answer.status === 0) return { word: 'try again', text: 'No answer from the shop, so we cannot tell yet whether it worked. Try again: you will never buy twice.', following: false };
+  // A 429 or 5xx takes nothing (docs/api.md: nothing was taken unless a 202 said so).
+  return { word: 'try again', text: `${problemOf(answer) ?? 'That did not work; try again.'} Nothing was taken.`, following: false };
 }
 
 /** The claims of our own token, for the UI only (the server checks them). */
@@ -108,8 +111,8 @@ export function problemOf(answer: Pick<Answer<unknown>, 'status' | 'retryAfterS'
   if (answer.status >= 200 && answer.status < 300) return null;
   if (answer.status === 0) return 'No connection to the shop. Check your connection; we keep trying.';
   if (answer.status === 429) return `Too many tries: try again in ${answer.retryAfterS ?? 1} s.`;
-  if (answer.status === 503) return 'The shop is very busy right now; nothing was taken. Try again in a moment.';
-  if (answer.status >= 500) return 'Something went wrong on our side; nothing was taken. Try again in a moment.';
+  if (answer.status === 503) return 'The shop is very busy right now. Try again in a moment.';
+  if (answer.status >= 500) return 'Something went wrong on our side. Try again in a moment.';
   return null;
 }
 
