@@ -168,10 +168,13 @@ async function unpublish(saleIds: string[]): Promise<void> {
  * after its commit is applied now — and every other one unpublished. Returns how many changed.
  */
 export async function reconcileSales(): Promise<number> {
+  // The list first: whatever it holds was published after its commit, so before the query
+  // below, which therefore sees it. Read the other way round, a sale created in between
+  // would look unknown to PostgreSQL and be unpublished.
+  const published = await redis().hgetall(SALE_INDEX_KEY);
   const { rows } = await db().query<SaleRow>(`${SALE_SELECT} WHERE s.ends_at > now() - make_interval(secs => $1)`, [
     KEEP_AFTER_END_SECONDS,
   ]);
-  const published = await redis().hgetall(SALE_INDEX_KEY);
   let changed = 0;
   for (const row of rows) {
     if (published[row.sale_id] === JSON.stringify(saleViewOf(row))) continue;
