@@ -32,7 +32,7 @@ test('a Redis that stops answering: POST /orders, GET /sales and /health answer 
   const first = await buyer();
   const second = await buyer();
   await api('GET', '/sales'); // the functions' clients are connected and their copies fresh
-  await pauseRedis(6000);
+  await pauseRedis(8000);
   await sleep(700); // past SALES_CACHE_MS: no copy can answer for Redis
   const [order, list, health] = await Promise.all([
     api('POST', '/orders', { token: first.token, body: { product_id: sale.product.product_id } }),
@@ -79,7 +79,7 @@ test('POST /sales/update never holds the sale row while it waits for Redis', asy
   const probe = await database().connect();
   let lockedWhileWaiting = 0;
   try {
-    await pauseRedis(4000);
+    await pauseRedis(8000);
     let done = false;
     const update = api('POST', '/sales/update', { token, body: { sale_id: sale.sale_id, stock: 8 } }).finally(() => {
       done = true;

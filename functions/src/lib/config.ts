@@ -36,7 +36,7 @@ export const configSchema = z.object({
   /** The CA that signs the Redis server's certificate (PEM), for a rediss:// URL (Memorystore's own CA). */
   REDIS_TLS_CA: unsetWhenEmpty(z.string()),
   /** How long a Redis command may take before it fails (the request answers `503 unavailable`). */
-  REDIS_COMMAND_TIMEOUT_MS: positiveInt(1000),
+  REDIS_COMMAND_TIMEOUT_MS: positiveInt(2000),
   DATABASE_URL: z.string().default('postgres://postgres:postgres@127.0.0.1:5440/flashsale'),
   DATABASE_POOL_SIZE: positiveInt(10),
   /**
