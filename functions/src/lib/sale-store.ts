@@ -276,9 +276,10 @@ function refresh(): Promise<LiveSale[]> {
 export function cachedSaleIndex(maxAgeMs: number = config().SALES_CACHE_MS): LiveSale[] | undefined {
   if (!cache) return undefined;
   const age = Date.now() - cache.at;
-  if (age >= maxAgeMs) return undefined;
+  // Past half its age a read starts; past its age too (the caller then reads for itself, and
+  // shares this read), so that a copy that outlived one slow read is replaced all the same.
   if (age >= maxAgeMs / 2 && !inFlight) refresh().catch((err: unknown) => log.warn('sale list refresh failed', errorFields(err)));
-  return cache.sales;
+  return age < maxAgeMs ? cache.sales : undefined;
 }
 
 /**
