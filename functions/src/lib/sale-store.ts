@@ -177,7 +177,10 @@ export async function reconcileSales(): Promise<number> {
   ]);
   let changed = 0;
   for (const row of rows) {
-    if (published[row.sale_id] === JSON.stringify(saleViewOf(row))) continue;
+    const view = JSON.stringify(saleViewOf(row));
+    if (published[row.sale_id] === view) continue;
+    // Asked again: a sale created after the list was read has been published by now, as a rule.
+    if ((await redis().hget(SALE_INDEX_KEY, row.sale_id)) === view) continue;
     await followSale(row.sale_id);
     changed++;
   }
