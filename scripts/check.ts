@@ -83,7 +83,11 @@ const MARK: Record<Verdict['verdict'], string> = { held: '✓', violated: '✗',
 
 let code = 0;
 try {
-  await redis.connect();
+  const reach = (store: string) => (err: unknown) => {
+    throw new Error(`${store} does not answer: ${(err as Error).message}`);
+  };
+  await redis.connect().catch(reach('Redis (REDIS_URL)'));
+  await db.query('SELECT 1').catch(reach('PostgreSQL (DATABASE_URL)'));
   const sales = args.all
     ? (await db.query<{ sale_id: string }>('SELECT sale_id FROM flash_sales ORDER BY starts_at, sale_id')).rows.map((r) => r.sale_id)
     : args.sales;
