@@ -66,6 +66,15 @@ export interface StackControl {
   restartDispatcher(options: { deliverTwice: boolean }): Promise<void>;
   pauseDispatcher(): Promise<void>;
   resumeDispatcher(): void;
+  /** Sends a signal to a running function (SIGSTOP hangs it, SIGCONT wakes it). */
+  signalFunction(name: FunctionName, signal: NodeJS.Signals): void;
+  /** A second instance of a function on `port`, with the stack's environment; its stop ends it. */
+  startInstance(name: FunctionName, port: number): Promise<{ url: string; stop(): Promise<void> }>;
+  /**
+   * The local Cloud Scheduler: `pause` holds the sweeper off (a pass under way finishes) until
+   * `resume`; `sweepOnce` calls one pass and returns its report, paused or not.
+   */
+  sweeper: { pause(): Promise<void>; resume(): void; sweepOnce(): Promise<Record<string, number>> };
 }
 
 export interface Stack {
@@ -103,17 +112,24 @@ export async function healthy(url: string): Promise<boolean> {
 }
 
 /** Cloud Scheduler's part locally: POST the sweeper every `everyMs`, one pass at a time. */
-function startSweepLoop(url: string, everyMs: number): { stop(): void } {
-  let running = false;
+function startSweepLoop(url: string, everyMs: number): { stop(): void; pause(): Promise<void>; resume(): void } {
+  let pass: Promise<unknown> | undefined;
+  let paused = false;
   const timer = setInterval(() => {
-    if (running) return;
-    running = true;
-    fetch(`${url}/`, { method: 'POST', signal: AbortSignal.timeout(60_000) })
+    if (pass || paused) return;
+    pass = fetch(`${url}/`, { method: 'POST', signal: AbortSignal.timeout(60_000) })
       .then((answer) => answer.arrayBuffer())
       .catch((err: unknown) => progress(`sweeper: ${String(err)}`))
-      .finally(() => (running = false));
+      .finally(() => (pass = undefined));
   }, everyMs);
-  return { stop: () => clearInterval(timer) };
+  return {
+    stop: () => clearInterval(timer),
+    pause: async () => {
+      paused = true;
+      await pass;
+    },
+    resume: () => (paused = false),
+  };
 }
 
 export async function startStack(profile: StackProfile): Promise<Stack> {
@@ -288,6 +304,29 @@ export async function startStack(profile: StackProfile): Promise<Stack> {
       },
       pauseDispatcher: () => dispatcher.pause(),
       resumeDispatcher: () => dispatcher.resume(),
+      signalFunction: (name, signal) => void children.get(name)?.kill(signal),
+      startInstance: async (name, port) => {
+        const child = spawnFunction(name, port, env, profile.logDir);
+        const url = `http://${FUNCTION_HOST}:${port}`;
+        const stopInstance = async () => {
+          if (child.exitCode !== null || child.signalCode !== null) return;
+          const gone = new Promise((resolve) => child.once('exit', resolve));
+          child.kill('SIGKILL');
+          await gone;
+        };
+        stops.push({ what: `a second ${name}`, stop: stopInstance });
+        await waitFor(`function ${name} (${url})`, () => healthy(url));
+        return { url, stop: stopInstance };
+      },
+      sweeper: {
+        pause: () => sweeper.pause(),
+        resume: () => sweeper.resume(),
+        sweepOnce: async () => {
+          const answer = await fetch(`${functionUrls.sweeper}/`, { method: 'POST', signal: AbortSignal.timeout(60_000) });
+          if (!answer.ok) throw new Error(`sweeper: ${answer.status} ${await answer.text()}`);
+          return (await answer.json()) as Record<string, number>;
+        },
+      },
     };
     return { gatewayUrl, webUrl, functionUrls, env, control, stop };
   } catch (err) {
