@@ -187,7 +187,8 @@ async function main() {
     fresh: true,
     logDir: path.join(ROOT, '.local/bench/logs'),
     sweepEveryMs: 5000,
-    extraEnv: { LOG_LEVEL: 'warn', ORDER_RATE_USER_BURST: '5' },
+    // info, as deployed: every request's access line is part of what is measured.
+    extraEnv: { LOG_LEVEL: 'info', ORDER_RATE_USER_BURST: '5' },
     dispatch: { perSecond: 5000, concurrency: 200 },
   });
   const redis = new Redis(stack.env.REDIS_URL ?? '', { keyPrefix: 'bench:' });

@@ -3,11 +3,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Domain } from 'node:domain';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import FindMyWay, { type HTTPMethod } from 'find-my-way';
 import type { z } from 'zod';
 import { config } from './config.js';
 import { ApiError, isStoreUnavailable, type ErrorBody, type ErrorDetail } from './errors.js';
-import { errorFields, log, type Logger } from './log.js';
+import { clientIp } from './client.js';
+import { errorFields, log, logAccess, traceFields, type Logger } from './log.js';
+import { countAnswer } from './metrics.js';
 
 /** A request as the Functions Framework hands it over (body already parsed) or as node:http does. */
 export interface FunctionRequest extends IncomingMessage {
@@ -17,6 +21,7 @@ export interface FunctionRequest extends IncomingMessage {
 
 export interface Reply {
   status: number;
+  /** JSON, or a stream of text sent as it comes (headers must then name its content-type). */
   body?: unknown;
   headers?: Record<string, string>;
 }
@@ -129,7 +134,7 @@ class Context implements RouteContext {
   }
 
   get log(): Logger {
-    this.#log ??= this.functionLog.child({ request_id: this.requestId });
+    this.#log ??= this.functionLog.child({ request_id: this.requestId, ...traceFields(this.req.headers) });
     return this.#log;
   }
 }
@@ -282,47 +287,121 @@ function applyCors(req: IncomingMessage, res: ServerResponse, origin: string, re
 /** Builds one handler from a route table; unknown routes are `404 not_found`. */
 export function httpFunction(name: string, routes: Route[]): HttpHandler {
   const router = FindMyWay({ ignoreTrailingSlash: true, ignoreDuplicateSlashes: true });
-  for (const route of routes) router.on(route.method, route.path, () => undefined, route.handler);
+  for (const route of routes) {
+    const stored: StoredRoute = { handler: route.handler, template: pathTemplate(route.path) };
+    router.on(route.method, route.path, () => undefined, stored);
+  }
   const functionLog = log.child({ function: name });
 
-  const fail = (req: IncomingMessage, res: ServerResponse, requestId: string, err: unknown) => {
-    const apiError = toApiError(err);
-    if (apiError.status >= 500) {
-      functionLog.error('request failed', { request_id: requestId, method: req.method, url: req.url, ...errorFields(err) });
-    }
-    sendError(res, requestId, apiError);
+  /** The request's one access line (and its count), once its answer is sent. */
+  const answered = (req: IncomingMessage, res: ServerResponse, requestId: string, startedAt: number, route: string, error?: string) => {
+    const method = req.method ?? 'GET';
+    const length = res.getHeader('content-length');
+    logAccess({
+      function: name,
+      method,
+      route,
+      status: res.statusCode,
+      startedAt,
+      requestId,
+      error,
+      responseSize: length === undefined ? undefined : Number(length),
+      userAgent: req.headers['user-agent'],
+      remoteIp: clientIp(req),
+      protocol: `HTTP/${req.httpVersion}`,
+      trace: traceFields(req.headers),
+    });
+    countAnswer(name, method, route, res.statusCode, error);
   };
 
-  const dispatch = (req: FunctionRequest, res: ServerResponse, requestId: string) => {
+  const fail = (req: IncomingMessage, res: ServerResponse, requestId: string, startedAt: number, route: string, err: unknown) => {
+    const apiError = toApiError(err);
+    if (apiError.status >= 500) {
+      functionLog.error('request failed', { request_id: requestId, method: req.method, route, ...traceFields(req.headers), ...errorFields(err) });
+    }
+    sendError(res, requestId, apiError);
+    answered(req, res, requestId, startedAt, route, apiError.code);
+  };
+
+  const dispatch = (req: FunctionRequest, res: ServerResponse, requestId: string, startedAt: number) => {
     const url = req.url ?? '/';
     const match = router.find((req.method ?? 'GET') as HTTPMethod, url.split('?', 1)[0] ?? '/');
-    const handler = match?.store as RouteHandler | undefined;
+    const stored = match?.store as StoredRoute | undefined;
+    const route = stored?.template ?? UNMATCHED_ROUTE;
     try {
-      if (!match || !handler) throw new ApiError('not_found', 'No such route.');
-      const send = (r: Reply) => sendJson(res, r.status, r.body, { 'x-request-id': requestId, ...r.headers });
-      const reply = handler(new Context(req, match.params, url, requestId, functionLog));
-      if (reply instanceof Promise) reply.then(send, (err: unknown) => fail(req, res, requestId, err));
+      if (!match || !stored) throw new ApiError('not_found', 'No such route.');
+      const send = (r: Reply) => {
+        if (r.body instanceof Readable) {
+          sendStream(res, requestId, r, functionLog).then(() => answered(req, res, requestId, startedAt, route), () => undefined);
+          return;
+        }
+        sendJson(res, r.status, r.body, { 'x-request-id': requestId, ...r.headers });
+        answered(req, res, requestId, startedAt, route, r.status >= 400 ? errorCodeOf(r.body) : undefined);
+      };
+      const reply = stored.handler(new Context(req, match.params, url, requestId, functionLog));
+      if (reply instanceof Promise) reply.then(send, (err: unknown) => fail(req, res, requestId, startedAt, route, err));
       else send(reply);
     } catch (err) {
-      fail(req, res, requestId, err);
+      fail(req, res, requestId, startedAt, route, err);
     }
   };
 
   // Not async: the reply is sent from the route's own promise, if it has one.
   return (req, res) => {
+    const startedAt = performance.now();
     leaveFrameworkDomain();
     const requestId = requestIdOf(req);
     const origin = req.headers.origin;
-    if (origin !== undefined && applyCors(req, res, origin, requestId)) return;
+    if (origin !== undefined && applyCors(req, res, origin, requestId)) {
+      answered(req, res, requestId, startedAt, PREFLIGHT_ROUTE);
+      return;
+    }
     const refusal = bodyRefusal(req);
     if (refusal) {
-      discardBodyThen(req, () => fail(req, res, requestId, refusal));
+      discardBodyThen(req, () => fail(req, res, requestId, startedAt, BODY_REFUSED_ROUTE, refusal));
     } else if (req.body === undefined && !req.readableEnded && announcesBody(req)) {
-      readBodyThen(req, (err) => fail(req, res, requestId, err), () => dispatch(req, res, requestId));
+      readBodyThen(req, (err) => fail(req, res, requestId, startedAt, BODY_REFUSED_ROUTE, err), () => dispatch(req, res, requestId, startedAt));
     } else {
-      dispatch(req, res, requestId);
+      dispatch(req, res, requestId, startedAt);
     }
   };
+}
+
+interface StoredRoute {
+  handler: RouteHandler;
+  template: string;
+}
+
+/** The access line's route of a request no route matched, a preflight, a body refused before routing. */
+export const UNMATCHED_ROUTE = '(no route)';
+export const PREFLIGHT_ROUTE = '(preflight)';
+export const BODY_REFUSED_ROUTE = '(body refused)';
+
+/** `/orders/:order_id` as openapi.yaml writes it: `/orders/{order_id}`. */
+export function pathTemplate(path: string): string {
+  return path.replace(/:([A-Za-z_][\w]*)/g, '{$1}');
+}
+
+function errorCodeOf(body: unknown): string | undefined {
+  const code = (body as { error?: unknown } | null | undefined)?.error;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/**
+ * A streamed answer (a CSV export): headers at once, then the text as the stream yields it,
+ * with the socket's backpressure. A failure midway cannot change the status any more: the
+ * connection is cut, so the client sees an incomplete answer rather than a truncated file.
+ */
+async function sendStream(res: ServerResponse, requestId: string, reply: Reply, functionLog: Logger): Promise<void> {
+  res.statusCode = reply.status;
+  for (const [header, value] of Object.entries({ 'x-request-id': requestId, ...reply.headers })) res.setHeader(header, value);
+  try {
+    await pipeline(reply.body as Readable, res);
+  } catch (err) {
+    functionLog.error('streamed answer failed', { request_id: requestId, ...errorFields(err) });
+    res.destroy();
+    throw err;
+  }
 }
 
 function parseJsonText(text: string): unknown {

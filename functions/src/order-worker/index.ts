@@ -6,6 +6,7 @@ import { errorFields, type Logger } from '../lib/log.js';
 import { healthRoute } from '../lib/health.js';
 import { endHold } from '../lib/holds.js';
 import { httpFunction, parseBody, type RouteHandler } from '../lib/http.js';
+import { countFinalOutcome, countMetric } from '../lib/metrics.js';
 import { settleOrder } from '../lib/scripts.js';
 import { holdExpirySchema, orderTaskSchema, TASK_HEADERS, taskPath } from '../lib/task-queue-port.js';
 import { taskQueue } from '../lib/task-queue.js';
@@ -37,14 +38,22 @@ const persistOrderTask: RouteHandler = async ({ req, log }) => {
       at: outcome.expires_at,
     });
   }
-  log.debug('order settled', {
+  // The outcome line (log-based metrics count it: docs/operations.md): one per delivery.
+  const retry = Number(req.headers[TASK_HEADERS.retryCount] ?? 0) || 0;
+  const finalLatencyMs = Date.now() - task.taken_ms;
+  log.info('order settled', {
     order_id: task.order_id,
+    sale_id: task.sale_id,
     status: outcome.status,
+    failure_reason: outcome.failure_reason,
     duplicate: !outcome.written,
+    final_latency_ms: outcome.written ? finalLatencyMs : undefined,
     redis: inRedis,
     task: req.headers[TASK_HEADERS.taskName],
-    retry: req.headers[TASK_HEADERS.retryCount],
+    retry,
   });
+  if (outcome.written) countFinalOutcome(outcome.status, outcome.failure_reason, finalLatencyMs);
+  if (retry > 0) countMetric('tasks_retried');
   return { status: 200, body: { order_id: task.order_id, status: outcome.status, failure_reason: outcome.failure_reason } };
 };
 
@@ -56,6 +65,7 @@ const expireHoldTask: RouteHandler = async ({ req, log }) => {
     log.warn('expiry of an order that is not written', { order_id: task.order_id });
     return { status: 200, body: { order_id: task.order_id, status: null } };
   }
+  log.info('hold ended', { order_id: task.order_id, sale_id: task.sale_id, status: outcome.order.status, result: outcome.result });
   return { status: 200, body: { order_id: task.order_id, status: outcome.order.status } };
 };
 

@@ -25,7 +25,7 @@ export const ordersHandler = httpFunction('orders', [
     handler: async ({ req, query }) => {
       const { userId } = await authenticate(req);
       const filter = parseInput(listQuerySchema, Object.fromEntries(query));
-      return { status: 200, body: { orders: await listOrders(userId, filter.product_id) } };
+      return { status: 200, body: await listOrders(userId, filter.product_id, filter) };
     },
   },
   {

@@ -2,13 +2,14 @@
 // can read them without loading a handler.
 import { z } from 'zod';
 import { ApiError } from '../lib/errors.js';
+import { pageQueryShape } from '../lib/pages.js';
 
 /** POST /orders. */
 export const orderSchema = z.strictObject({ product_id: z.uuid() });
 export type OrderRequest = z.infer<typeof orderSchema>;
 
-/** GET /orders's query. */
-export const listQuerySchema = z.strictObject({ product_id: z.uuid().optional() });
+/** GET /orders's query: a product, and the page (docs/api.md, Pagination). */
+export const listQuerySchema = z.strictObject({ product_id: z.uuid().optional(), ...pageQueryShape });
 
 /** POST /orders/{order_id}/checkout. */
 export const checkoutSchema = z.strictObject({ payment_token: z.string().min(1).max(500).optional() });

@@ -6,14 +6,13 @@ import { ApiError, isStoreUnavailable } from '../lib/errors.js';
 import { errorFields } from '../lib/log.js';
 import { redis } from '../lib/redis.js';
 import { healthRoute } from '../lib/health.js';
-import { httpFunction, parseBody, type Reply } from '../lib/http.js';
+import { httpFunction, parseBody, parseInput, type Reply } from '../lib/http.js';
+import { adminReadRoutes } from './admin-reads.js';
+import { saleListQuerySchema, salePage } from './list.js';
 import { resizeSale } from '../lib/scripts.js';
 import { createSaleSchema, productSchema, updateSaleSchema, windowRule } from './schemas.js';
-import { compareForListing, saleState } from '../lib/sale-state.js';
+import { saleState } from '../lib/sale-state.js';
 import { followSale, readSaleIndex, SALE_SELECT, saleFromPostgres, type LiveSale, type SaleRow } from '../lib/sale-store.js';
-
-/** How many sales GET /sales lists. */
-export const SALE_LIST_LIMIT = 50;
 
 export function saleResponse(sale: LiveSale, nowMs: number) {
   return {
@@ -151,15 +150,13 @@ export const salesHandler = httpFunction('sales', [
   {
     method: 'GET',
     path: '/sales',
-    handler: async () => {
+    handler: async ({ query }) => {
       const nowMs = Date.now();
-      const sales = [...(await readSaleIndex())]
-        .sort((a, b) => compareForListing(a, b, nowMs))
-        .slice(0, SALE_LIST_LIMIT)
-        .map((s) => saleResponse(s, nowMs));
+      const page = parseInput(saleListQuerySchema, Object.fromEntries(query));
+      const { sales, next_cursor } = salePage(await readSaleIndex(), nowMs, page);
       return {
         status: 200,
-        body: { sales, server_time: new Date(nowMs).toISOString() },
+        body: { sales: sales.map((s) => saleResponse(s, nowMs)), server_time: new Date(nowMs).toISOString(), ...(next_cursor ? { next_cursor } : {}) },
         headers: { 'cache-control': 'public, max-age=1' },
       };
     },
@@ -180,5 +177,6 @@ export const salesHandler = httpFunction('sales', [
       return { status: 200, body: saleResponse(sale, Date.now()) };
     },
   },
+  ...adminReadRoutes,
   healthRoute({ postgres: true, redis: true }),
 ]);

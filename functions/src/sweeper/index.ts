@@ -7,6 +7,7 @@ import { healthRoute } from '../lib/health.js';
 import { endHold } from '../lib/holds.js';
 import { httpFunction, type RouteContext } from '../lib/http.js';
 import { errorFields, type Logger } from '../lib/log.js';
+import { countMetric, setGauges } from '../lib/metrics.js';
 import { parseOrderRecord, redis, saleKeys } from '../lib/redis.js';
 import { repairCounts, settleOrder } from '../lib/scripts.js';
 import { writeFailedOrders } from '../lib/failed-orders.js';
@@ -29,6 +30,8 @@ export interface SweepReport {
   gave_up: number;
   settled: number;
   repaired: number;
+  /** Pending orders older than PENDING_REDRIVE_AFTER_MS found by this pass (what the "stuck pending" alert watches). */
+  pending_stale: number;
 }
 
 /** Holds past their end whose expiry task never came (lost, or the queue is behind). */
@@ -79,7 +82,7 @@ async function finishPending(sale: LiveSale, pending: PendingRecord[], report: S
       status = now2.rows[0]?.status;
       if (now2.rows[0]?.failure_reason === GAVE_UP) {
         report.gave_up++;
-        log.warn('gave up on a pending order', { order_id: p.order_id, sale_id: sale.sale_id });
+        log.warn('gave up on a pending order', { order_id: p.order_id, sale_id: sale.sale_id, failure_reason: GAVE_UP });
       }
     }
     if (status) {
@@ -139,6 +142,8 @@ async function sweepSale(sale: LiveSale, report: SweepReport, log: Logger): Prom
     const record = parseOrderRecord(raw);
     if (record.status === 'pending') pending.push({ order_id: orderId, user_id: record.user_id, taken_ms: record.taken_ms });
   }
+  const redriveBefore = Date.now() - config().PENDING_REDRIVE_AFTER_MS;
+  report.pending_stale += pending.filter((p) => p.taken_ms <= redriveBefore).length;
   if (pending.length > 0) {
     await finishPending(sale, pending, report, log);
     return; // the counts move as pending orders settle: check drift on a quiet pass
@@ -147,7 +152,7 @@ async function sweepSale(sale: LiveSale, report: SweepReport, log: Logger): Prom
 }
 
 export async function sweep({ log }: Pick<RouteContext, 'log'>): Promise<SweepReport> {
-  const report: SweepReport = { holds_expired: await expireLapsedHolds(), redriven: 0, gave_up: 0, settled: 0, repaired: 0 };
+  const report: SweepReport = { holds_expired: await expireLapsedHolds(), redriven: 0, gave_up: 0, settled: 0, repaired: 0, pending_stale: 0 };
   // Redis follows PostgreSQL's sales: a change whose Redis side failed after its commit, a sale past its keeping.
   const reconciled = await reconcileSales().catch((err: unknown) => log.warn('sale list reconcile failed', errorFields(err)));
   if (reconciled) log.warn('sale list reconciled with PostgreSQL', { sales: reconciled });
@@ -155,9 +160,22 @@ export async function sweep({ log }: Pick<RouteContext, 'log'>): Promise<SweepRe
   const sales = (await readSaleIndex({ maxAgeMs: 0 })).filter((s) => now - Date.parse(s.ends_at) < SWEEP_AFTER_END_MS);
   for (const sale of sales) await sweepSale(sale, report, log);
   // Anything but expiring holds means something went wrong upstream: say it louder.
+  // One outcome line a pass, whatever it found: the "stuck pending" metric reads pending_stale from it.
   if (report.redriven + report.gave_up + report.settled + report.repaired > 0) log.warn('sweep finished what was left', { ...report });
-  else if (report.holds_expired > 0) log.info('sweep', { ...report });
+  else log.info('sweep', { ...report });
+  await recordSweep(report, log);
   return report;
+}
+
+/** The pass's figures for the admin page: counters added, the stale-pending gauge replaced. */
+async function recordSweep(report: SweepReport, log: Logger): Promise<void> {
+  if (report.redriven > 0) countMetric('redriven', report.redriven);
+  if (report.gave_up > 0) countMetric('gave_up', report.gave_up);
+  if (report.gave_up > 0) countMetric(`failed:${GAVE_UP}`, report.gave_up);
+  if (report.repaired > 0) countMetric('drift_repaired', report.repaired);
+  await setGauges({ pending_stale: report.pending_stale, pending_stale_at: new Date().toISOString() }).catch((err: unknown) =>
+    log.warn('could not record the sweep for the admin page', errorFields(err)),
+  );
 }
 
 export const sweeperHandler = httpFunction('sweeper', [

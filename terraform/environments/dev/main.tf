@@ -8,6 +8,8 @@ module "flash_sale" {
   jwt_previous_public_keys = var.jwt_previous_public_keys
   admin_emails             = var.admin_emails
   cors_allowed_origins     = var.cors_allowed_origins
+  # Where the sale-day alerts go (README, Operating a sale).
+  alert_notification_channels = var.alert_notification_channels
   # The staging dir `npm run deploy:plan` builds (scripts/deploy/stage-functions.ts).
   functions_source_dir = "${path.module}/../../../.deploy/functions"
   openapi_file         = "${path.module}/../../../openapi.yaml"

@@ -31,3 +31,9 @@ variable "jwt_previous_public_keys" {
   type        = list(string)
   default     = []
 }
+
+variable "alert_notification_channels" {
+  description = "Notification channel ids (projects/<p>/notificationChannels/<id>) the sale-day alerts go to, e.g. an email channel made in the console; none: the console only."
+  type        = list(string)
+  default     = []
+}

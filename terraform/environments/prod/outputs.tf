@@ -12,5 +12,6 @@ output "deployment" {
     secrets                   = module.flash_sale.secrets
     jwt_public_key            = module.flash_sale.jwt_public_key
     function_service_accounts = module.flash_sale.function_service_accounts
+    monitoring                = module.flash_sale.monitoring
   }
 }

@@ -14,7 +14,7 @@ resource "google_project_service" "apis" {
     "cloudfunctions.googleapis.com", "run.googleapis.com", "cloudbuild.googleapis.com", "artifactregistry.googleapis.com",
     "cloudtasks.googleapis.com", "cloudscheduler.googleapis.com", "redis.googleapis.com", "sqladmin.googleapis.com",
     "servicenetworking.googleapis.com", "vpcaccess.googleapis.com", "secretmanager.googleapis.com", "compute.googleapis.com",
-    "storage.googleapis.com", "logging.googleapis.com",
+    "storage.googleapis.com", "logging.googleapis.com", "monitoring.googleapis.com",
   ])
   project            = var.project_id
   service            = each.value
@@ -127,4 +127,14 @@ module "gateway" {
   backends     = module.functions.backends
   jwt          = { issuer = var.jwt_issuer }
   depends_on   = [google_project_service.apis]
+}
+
+# Sale-day monitoring: log-based metrics, a dashboard and the alerts (README, Operating a sale).
+module "monitoring" {
+  source                = "../monitoring"
+  project_id            = var.project_id
+  name                  = var.name
+  labels                = local.labels
+  notification_channels = var.alert_notification_channels
+  depends_on            = [google_project_service.apis]
 }

@@ -36,3 +36,12 @@ output "function_service_accounts" {
   description = "Each function's service account, and the build's."
   value       = module.functions.service_accounts
 }
+
+output "monitoring" {
+  description = "The sale-day dashboard, the log-based metrics' types and the alert policies."
+  value = {
+    dashboard_id   = module.monitoring.dashboard_id
+    metric_types   = module.monitoring.metric_types
+    alert_policies = module.monitoring.alert_policies
+  }
+}

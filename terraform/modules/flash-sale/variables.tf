@@ -144,3 +144,9 @@ variable "functions" {
   }))
   default = null
 }
+
+variable "alert_notification_channels" {
+  description = "Notification channel ids (projects/<p>/notificationChannels/<id>) the sale-day alerts go to; none: they show in the console only."
+  type        = list(string)
+  default     = []
+}

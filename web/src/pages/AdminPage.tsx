@@ -4,6 +4,7 @@ import { Link } from 'react-router';
 import { allSales, call, type Sale } from '../api';
 import { Field, ProblemLine } from '../components';
 import { problemOf } from '../logic';
+import { MetricsPanel } from '../Metrics';
 import { usePageTitle, usePolling } from '../polling';
 import { useSession } from '../session';
 
@@ -115,6 +116,7 @@ export function AdminPage({ token }: { token: string }) {
           </tbody>
         </table>
       </div>
+      <MetricsPanel token={token} sales={sales} />
     </section>
   );
 }
