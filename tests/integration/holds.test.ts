@@ -166,8 +166,14 @@ test('200 holds end while a checkout for each arrives at that moment: each ends 
     }),
   );
   const db = database();
-  const { rows: holds } = await eventually('all reserved', async () => {
-    const r = await db.query<{ expires_at: Date }>(`SELECT expires_at FROM orders WHERE sale_id = $1 AND status = 'reserved'`, [sale.sale_id]);
+  // Every order written as a hold. On a loaded machine the worker can take longer than the
+  // hold to write all 200, so the first may already have expired: wait for none pending, not
+  // for all reserved at once (their checkouts are then answered hold_expired, as they must be).
+  const { rows: holds } = await eventually('all written as holds', async () => {
+    const r = await db.query<{ expires_at: Date }>(
+      `SELECT expires_at FROM orders WHERE sale_id = $1 AND status IN ('reserved', 'expired')`,
+      [sale.sale_id],
+    );
     return r.rows.length === STOCK ? r : undefined;
   });
   const lastEnd = Math.max(...holds.map((h) => h.expires_at.getTime()));
@@ -205,7 +211,9 @@ test('200 holds end while a checkout for each arrives at that moment: each ends 
 
 test('a burst on a hold sale: half pay, a quarter cancel, a quarter let it run out; a second wave sells out the rest', { timeout: 120_000 }, async () => {
   const STOCK = 50;
-  const sale = await createSale({ stock: STOCK, holdSeconds: 3 });
+  // Holds of 15 s: the first wave's thousand attempts must all be answered before any hold can
+  // run out, or a unit given back mid-wave is rightly sold again (seen at 3 s on a loaded host).
+  const sale = await createSale({ stock: STOCK, holdSeconds: 15 });
   const users = await seedUsers(1000);
   const tokens = await Promise.all(users.map((u) => mintToken(u)));
   const body = { product_id: sale.product.product_id };
@@ -224,7 +232,7 @@ test('a burst on a hold sale: half pay, a quarter cancel, a quarter let it run o
     ...cancellers.map(({ a, token }) => api('DELETE', `/orders/${a.body.order_id}`, { token })),
   ]);
   // The rest let their holds run out. The second wave keeps buying, and pays as soon as its
-  // units are held (they are held for 3 s too), until every unit is confirmed.
+  // units are held (for 15 s too), until every unit is confirmed.
   const wave = await seedUsers(200);
   const waveTokens = await Promise.all(wave.map((u) => mintToken(u)));
   const confirmedCount = async () =>
@@ -232,7 +240,7 @@ test('a burst on a hold sale: half pay, a quarter cancel, a quarter let it run o
       (await db.query<{ n: string }>(`SELECT count(*) AS n FROM orders WHERE sale_id = $1 AND status = 'confirmed'`, [sale.sale_id]))
         .rows[0]?.n,
     );
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + 60_000;
   while ((await confirmedCount()) < STOCK && Date.now() < deadline) {
     const tries = await Promise.all(waveTokens.map((token) => api<OrderBody>('POST', '/orders', { token, body }).then((a) => ({ a, token }))));
     await Promise.all(
