@@ -6,6 +6,7 @@
   ARGV[1] starts_ms   ARGV[2] ends_ms   ARGV[3] new stock_total
   ARGV[4] unix seconds at which the keys may be dropped
 
+  An applied change bumps the meta's `version` (repair-2.lua sees it).
   Returns {code, taken}: code 0 applied, 1 refused because fewer than `taken` units
   (sold, held or pending) would remain, 2 not loaded (rebuild from PostgreSQL instead).
 
@@ -23,6 +24,7 @@ if new_total < taken then
 end
 redis.call('SET', KEYS[2], new_total - taken)
 redis.call('HSET', KEYS[1], 'starts_ms', ARGV[1], 'ends_ms', ARGV[2], 'stock_total', ARGV[3])
+redis.call('HINCRBY', KEYS[1], 'version', 1)
 redis.call('EXPIREAT', KEYS[1], ARGV[4])
 redis.call('EXPIREAT', KEYS[2], ARGV[4])
 return {0, taken}

@@ -56,6 +56,8 @@ const expireHoldTask: RouteHandler = async ({ req, log }) => {
     log.warn('expiry of an order that is not written', { order_id: task.order_id });
     return { status: 200, body: { order_id: task.order_id, status: null } };
   }
+  // Ended in PostgreSQL, Redis not told: the retry finds the hold ended and tells Redis again.
+  if (outcome.redis === 'not_told') throw new ApiError('unavailable', 'Redis was not told the hold ended; retry.');
   return { status: 200, body: { order_id: task.order_id, status: outcome.order.status } };
 };
 
