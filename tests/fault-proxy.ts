@@ -3,6 +3,7 @@
 // - cut the connection whose server answer carries a marker, after the server has done the work
 //   and before the answer reaches the client ("reset after the write"), then optionally refuse
 //   connections for a while (the server unreachable right after);
+// - or cut the connection whose request carries a marker, before the server sees it;
 // - go down (every connection reset, new ones refused) and come back up.
 // Nothing is mocked: the client and the server are the real ones and see a real reset.
 import net from 'node:net';
@@ -12,7 +13,11 @@ export interface FaultProxy {
   port: number;
   /** The next `times` server answers that contain `marker` are swallowed and their connection reset. */
   cutAnswerWith(marker: string, options?: { times?: number; refuseMs?: number }): void;
-  /** How many answers were cut so far. */
+  /** The next `times` requests that contain `marker` never reach the server; their connection is reset. */
+  cutRequestWith(marker: string, options?: { times?: number }): void;
+  /** No more cuts. */
+  heal(): void;
+  /** How many answers or requests were cut so far. */
   cuts(): number;
   down(): Promise<void>;
   up(): Promise<void>;
@@ -21,7 +26,7 @@ export interface FaultProxy {
 
 export async function startFaultProxy(target: { host: string; port: number }): Promise<FaultProxy> {
   const sockets = new Set<net.Socket>();
-  let rule: { marker: Buffer; left: number; refuseMs: number } | undefined;
+  let rule: { on: 'answer' | 'request'; marker: Buffer; left: number; refuseMs: number } | undefined;
   let cut = 0;
   let listening = false;
   let port = 0;
@@ -44,21 +49,25 @@ export async function startFaultProxy(target: { host: string; port: number }): P
     });
     client.on('error', () => upstream.destroy());
     upstream.on('error', () => client.destroy());
-    client.on('data', (chunk: Buffer) => upstream.write(chunk));
-    // A marker split across two chunks is still seen: keep the tail of the last one.
-    let tail = Buffer.alloc(0);
-    upstream.on('data', (chunk: Buffer) => {
-      const seen = Buffer.concat([tail, chunk]);
-      if (rule && rule.left > 0 && seen.includes(rule.marker)) {
-        rule.left -= 1;
-        cut += 1;
-        drop();
-        if (rule.refuseMs > 0) void refuseFor(rule.refuseMs);
-        return;
-      }
-      tail = seen.subarray(Math.max(0, seen.length - 256));
-      client.write(chunk);
-    });
+    client.on('data', forward('request', upstream));
+    upstream.on('data', forward('answer', client));
+
+    /** Passes `direction`'s bytes on to `to`, unless the rule cuts them (a marker split across two chunks is still seen). */
+    function forward(direction: 'request' | 'answer', to: net.Socket) {
+      let tail = Buffer.alloc(0);
+      return (chunk: Buffer) => {
+        const seen = Buffer.concat([tail, chunk]);
+        if (rule && rule.on === direction && rule.left > 0 && seen.includes(rule.marker)) {
+          rule.left -= 1;
+          cut += 1;
+          drop();
+          if (rule.refuseMs > 0) void refuseFor(rule.refuseMs);
+          return;
+        }
+        tail = seen.subarray(Math.max(0, seen.length - 256));
+        to.write(chunk);
+      };
+    }
   });
 
   const listen = () =>
@@ -90,7 +99,13 @@ export async function startFaultProxy(target: { host: string; port: number }): P
       return port;
     },
     cutAnswerWith(marker, options = {}) {
-      rule = { marker: Buffer.from(marker), left: options.times ?? 1, refuseMs: options.refuseMs ?? 0 };
+      rule = { on: 'answer', marker: Buffer.from(marker), left: options.times ?? 1, refuseMs: options.refuseMs ?? 0 };
+    },
+    cutRequestWith(marker, options = {}) {
+      rule = { on: 'request', marker: Buffer.from(marker), left: options.times ?? 1, refuseMs: 0 };
+    },
+    heal() {
+      rule = undefined;
     },
     cuts: () => cut,
     down: stopListening,

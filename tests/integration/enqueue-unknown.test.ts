@@ -132,6 +132,23 @@ test('Cloud Tasks: the task was created and the call cut off before its answer: 
   const created = standin.attempts().filter((a) => a.taskId === `persist-order-${answer.body.order_id}`);
   assert.equal(created.length, 1, 'one task, delivered once');
 
+  // Both tries cut off before Cloud Tasks saw them: still unknown to the function, so 202 and
+  // the pending record left to the sweeper, which queues the order again (the stack's queue).
+  proxy.cutRequestWith('persist-order-', { times: 2 });
+  const late = await buyer();
+  const unknown = await order(base, late.userId, sale);
+  proxy.heal();
+  assert.equal(unknown.status, 202, JSON.stringify(unknown.body));
+  assert.equal(standin.attempts().filter((a) => a.taskId === `persist-order-${unknown.body.order_id}`).length, 0, 'no task was made');
+  await eventually(
+    'the sweeper has the order written',
+    async () => {
+      const { rows } = await database().query<{ status: string }>('SELECT status FROM orders WHERE order_id = $1', [unknown.body.order_id]);
+      return rows[0]?.status === 'confirmed' ? true : undefined;
+    },
+    90_000,
+  );
+
   // The API unreachable: the call never left (grpc-js had no connection), nothing was taken.
   const refused = await buyer();
   await proxy.down();
