@@ -29,6 +29,8 @@ export async function startFaultProxy(target: { host: string; port: number }): P
   let rule: { on: 'answer' | 'request'; marker: Buffer; left: number; refuseMs: number } | undefined;
   let cut = 0;
   let listening = false;
+  /** Down on the test's word: a refusal period that ends meanwhile does not bring it back up. */
+  let heldDown = false;
   let port = 0;
 
   const server = net.createServer((client) => {
@@ -72,6 +74,7 @@ export async function startFaultProxy(target: { host: string; port: number }): P
 
   const listen = () =>
     new Promise<void>((resolve, reject) => {
+      if (listening) return resolve();
       server.once('error', reject);
       server.listen(port, '127.0.0.1', () => {
         server.off('error', reject);
@@ -90,7 +93,7 @@ export async function startFaultProxy(target: { host: string; port: number }): P
   async function refuseFor(ms: number): Promise<void> {
     await stopListening();
     await new Promise((r) => setTimeout(r, ms));
-    await listen();
+    if (!heldDown) await listen();
   }
 
   await listen();
@@ -108,8 +111,14 @@ export async function startFaultProxy(target: { host: string; port: number }): P
       rule = undefined;
     },
     cuts: () => cut,
-    down: stopListening,
-    up: listen,
+    down: () => {
+      heldDown = true;
+      return stopListening();
+    },
+    up: () => {
+      heldDown = false;
+      return listen();
+    },
     close: stopListening,
   };
 }
