@@ -74,6 +74,8 @@ interface RedisSnapshot {
   epoch: string;
   version: string;
   records: Map<string, OrderRecord>;
+  /** Redis's clock when it was read: an order taken later cannot be in `records`. */
+  atMs: number;
 }
 
 async function readRedis(saleId: string): Promise<RedisSnapshot | undefined> {
@@ -83,10 +85,11 @@ async function readRedis(saleId: string): Promise<RedisSnapshot | undefined> {
     .hmget(keys.meta, 'stock_total', 'confirmed', 'epoch', 'version')
     .get(keys.stock)
     .hgetall(keys.orders)
+    .time()
     .exec();
   if (!replies) throw new Error(`the snapshot of sale ${saleId} was aborted`);
   for (const [err] of replies) if (err) throw err;
-  const [meta, left, records] = replies.map(([, value]) => value) as [(string | null)[], string | null, Record<string, string>];
+  const [meta, left, records, time] = replies.map(([, value]) => value) as [(string | null)[], string | null, Record<string, string>, [string, string]];
   const [stockTotal, confirmed, epoch, version] = meta;
   if (stockTotal === null || stockTotal === undefined || left === null) return undefined; // not loaded: the next read rebuilds it
   return {
@@ -96,6 +99,7 @@ async function readRedis(saleId: string): Promise<RedisSnapshot | undefined> {
     epoch: epoch ?? '',
     version: version ?? '0',
     records: new Map(Object.entries(records).map(([orderId, raw]) => [orderId, parseOrderRecord(raw)])),
+    atMs: Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000),
   };
 }
 
@@ -196,7 +200,10 @@ async function settleDisagreements(sale: LiveSale, seen: RedisSnapshot, truth: P
     if (actual && actual.status !== record.status) behind.push({ order_id: orderId, ...actual, kind: 'record_behind', was: record.status });
   }
   for (const [orderId, actual] of truth.orders) {
-    if (isLive(actual.status) && !seen.records.has(orderId)) behind.push({ order_id: orderId, ...actual, kind: 'record_missing', was: null });
+    // Taken after the snapshot, its record is simply newer than it: not missing.
+    if (isLive(actual.status) && !seen.records.has(orderId) && actual.taken_ms < seen.atMs) {
+      behind.push({ order_id: orderId, ...actual, kind: 'record_missing', was: null });
+    }
   }
   for (const o of behind.slice(0, SWEEP_BATCH)) {
     const result = await settleOrder({ sale_id: sale.sale_id, order_id: o.order_id, user_id: o.user_id, taken_ms: o.taken_ms }, o.status, redis(), seen.epoch);
