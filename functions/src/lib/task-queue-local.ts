@@ -67,6 +67,8 @@ export function createLocalQueue(cfg: LocalQueueSettings): TaskQueue {
     return q;
   };
   let queue = newQueue();
+  /** The queue whose start (BullMQ's init) has been seen to succeed: then a ready connection is all an enqueue needs. */
+  let started: Queue<QueuedTask['payload']> | undefined;
   // Connection trouble is reported here; an enqueue that fails says so to its caller. An
   // 'error' event without a listener would end the process.
   connection.on('error', (err) => log.warn('queue Redis connection error', errorFields(err)));
@@ -88,12 +90,14 @@ export function createLocalQueue(cfg: LocalQueueSettings): TaskQueue {
     } finally {
       clearTimeout(timer);
     }
+    started = current;
     return current;
   }
 
   return {
     async enqueue(task) {
-      const q = await readyQueue();
+      // The common case costs no promise of its own: connected, and the queue started before.
+      const q = connection.status === 'ready' && started === queue ? queue : await readyQueue();
       try {
         await q.add(task.kind, task.payload, {
           jobId: taskId(task),
