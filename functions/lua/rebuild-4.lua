@@ -8,7 +8,9 @@
   ARGV[1] starts_ms   ARGV[2] ends_ms   ARGV[3] stock_total   ARGV[4] hold_seconds
   ARGV[5] product_id  ARGV[6] tokens left (stock - sold in PostgreSQL)
   ARGV[7] unix seconds at which the keys may be dropped
-  ARGV[8..] the live orders, four values each: user_id, order_id, status, taken_ms
+  ARGV[8] a fresh `epoch` for these keys (version 0): what a caller read of the keys before
+          them is then known to be stale (settle-4.lua's and repair-2.lua's guard)
+  ARGV[9..] the live orders, four values each: user_id, order_id, status, taken_ms
 
   Returns 1 when it wrote the keys, 0 when another caller had already done so.
 
@@ -20,10 +22,10 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
 end
 
 redis.call('HSET', KEYS[1], 'starts_ms', ARGV[1], 'ends_ms', ARGV[2], 'stock_total', ARGV[3],
-  'hold_seconds', ARGV[4], 'product_id', ARGV[5])
+  'hold_seconds', ARGV[4], 'product_id', ARGV[5], 'epoch', ARGV[8], 'version', 0)
 redis.call('SET', KEYS[2], ARGV[6])
 local confirmed = 0
-for i = 8, #ARGV, 4 do
+for i = 9, #ARGV, 4 do
   if ARGV[i + 2] == 'confirmed' then
     confirmed = confirmed + 1
   end

@@ -10,6 +10,7 @@
           whatever the units taken, because PostgreSQL has already committed the change
           (POST /sales/update: Redis follows the commit).
 
+  An applied change bumps the meta's `version` (repair-2.lua sees it).
   Returns {code, taken}: code 0 applied (or, with `check`, would apply), 1 refused because
   fewer than `taken` units (sold, held or pending) would remain, 2 not loaded (rebuild from
   PostgreSQL instead).
@@ -35,6 +36,7 @@ if mode == 'check' then
 end
 redis.call('SET', KEYS[2], new_total - taken)
 redis.call('HSET', KEYS[1], 'starts_ms', ARGV[1], 'ends_ms', ARGV[2], 'stock_total', ARGV[3])
+redis.call('HINCRBY', KEYS[1], 'version', 1)
 redis.call('EXPIREAT', KEYS[1], ARGV[4])
 redis.call('EXPIREAT', KEYS[2], ARGV[4])
 return {0, taken}

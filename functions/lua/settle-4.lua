@@ -10,9 +10,12 @@
           (the unit goes back on sale); held = taken - confirmed
   ARGV[3] user_id
   ARGV[4] taken_ms, for a record that Redis lost
+  ARGV[5] optional: the sale's `epoch` as the caller read it (the sweeper); when the keys were
+          rebuilt since (another epoch), nothing is written
 
   Returns 0 when it changed something, 1 when the outcome was already recorded, 2 when
-  the sale's keys are missing (nothing written).
+  the sale's keys are missing (nothing written), 3 when ARGV[5] names another epoch.
+  Every change bumps the meta's `version`, so a repair (repair-2.lua) sees that it happened.
 
   Holds docs/design.md §5 invariant 4 (conservation): a token is given back at most once per
   order, however often the worker delivers or retries, and only if the order held one.
@@ -31,6 +34,10 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
   -- The sale's keys are gone (Redis lost them): the rebuild will count this order from
   -- PostgreSQL, which has already decided it; writing half a sale here would only mislead.
   return 2
+end
+if ARGV[5] and (redis.call('HGET', KEYS[1], 'epoch') or '') ~= ARGV[5] then
+  -- What the caller read belongs to keys that have since been rebuilt: decide again.
+  return 3
 end
 
 local raw = redis.call('HGET', KEYS[4], ARGV[1])
@@ -60,6 +67,7 @@ else
   redis.call('HSET', KEYS[4], ARGV[1], cjson.encode(record))
   expire_with_sale(KEYS[1], KEYS[3])
   expire_with_sale(KEYS[1], KEYS[4])
+  redis.call('HINCRBY', KEYS[1], 'version', 1)
   return 0
 end
 
@@ -76,4 +84,5 @@ if not live then
   end
 end
 redis.call('HSET', KEYS[4], ARGV[1], cjson.encode(record))
+redis.call('HINCRBY', KEYS[1], 'version', 1)
 return 0

@@ -18,7 +18,8 @@
   ARGV[7] ms between an IP's attempts (0: no limit)     ARGV[8] the IP's burst
 
   Returns {code, order_id, now_ms, retry_after_ms, replayed} where code is
-    0 taken            one token gone, the buyer and a `pending` record of ARGV[2] written
+    0 taken            one token gone, the buyer and a `pending` record of ARGV[2] written,
+                       the meta's `version` bumped (repair-2.lua sees the change)
     1 sold out         2 already has a live order (its id is returned)
     3 not started      4 ended (the window is [starts_ms, ends_ms), read from Redis TIME)
     5 not loaded       the sale's keys are missing: rebuild them from PostgreSQL first
@@ -78,6 +79,7 @@ end
 
 if code == 0 then
   redis.call('DECR', KEYS[2])
+  redis.call('HINCRBY', KEYS[1], 'version', 1)
   redis.call('HSET', KEYS[3], ARGV[1], order_id)
   redis.call('HSET', KEYS[4], order_id, cjson.encode({user_id = ARGV[1], status = 'pending', taken_ms = now}))
   expire_with_sale(KEYS[1], KEYS[3])

@@ -1,24 +1,52 @@
 // The end of a hold (docs/design.md §4, Holds): checkout, cancel or expiry, each ONE PostgreSQL
 // transaction that locks the order, decides by PostgreSQL's clock, moves the status and
-// `sold`, and only then tells Redis, which gives the unit back at most once.
+// `sold`, and only then tells Redis, which gives the unit back at most once. A call that finds
+// the hold already ended tells Redis again, so a retry repairs an update that failed.
 import type pg from 'pg';
 import { withTransaction } from './db.js';
-import { ORDER_COLUMNS, type OrderRow } from './order-row.js';
+import { errorFields, log } from './log.js';
+import { ORDER_COLUMNS, type OrderRow, type SettledStatus } from './order-row.js';
 import { settleOrder } from './scripts.js';
 
 export type HoldAction = 'checkout' | 'cancel' | 'expire';
 
 
+/**
+ * Whether Redis has the order's status that PostgreSQL committed: `told`, or `not_told` when
+ * that update failed (the commit stands; a retry or the sweeper tells Redis again).
+ */
+export type RedisTold = 'told' | 'not_told';
+
 export type HoldOutcome =
   /** The action happened; `order` is the order after it. */
-  | { result: 'done'; order: OrderRow }
+  | { result: 'done'; order: OrderRow; redis: RedisTold }
   /** The hold had run out: the order is (now) expired. */
-  | { result: 'expired'; order: OrderRow }
+  | { result: 'expired'; order: OrderRow; redis: RedisTold }
   /** The order is not a live hold (confirmed, cancelled, failed, expired before). */
-  | { result: 'not_held'; order: OrderRow }
+  | { result: 'not_held'; order: OrderRow; redis: RedisTold }
   /** Expiry asked for before expires_at (by PostgreSQL's clock): try again later. */
   | { result: 'not_due'; order: OrderRow }
   | { result: 'not_found' };
+
+type Decided = { result: 'done' | 'expired' | 'not_held'; order: OrderRow } | Extract<HoldOutcome, { result: 'not_due' | 'not_found' }>;
+
+/**
+ * Tells Redis the status PostgreSQL has for the order (settle-4.lua: at most once per order, so
+ * telling it again is harmless). A failure is logged and reported, never thrown: the commit stands.
+ */
+async function tellRedis(order: OrderRow): Promise<RedisTold> {
+  try {
+    await settleOrder({ ...order, taken_ms: order.created_at.getTime() }, order.status as SettledStatus);
+    return 'told';
+  } catch (err) {
+    log.warn('hold ended in PostgreSQL but Redis was not told; a retry or the sweeper will', {
+      order_id: order.order_id,
+      status: order.status,
+      ...errorFields(err),
+    });
+    return 'not_told';
+  }
+}
 
 export interface HoldOptions {
   /** Only this user's order (checkout and cancel); the worker and sweeper pass none. */
@@ -39,7 +67,7 @@ async function release(client: pg.PoolClient, orderId: string, status: 'expired'
 }
 
 export async function endHold(orderId: string, action: HoldAction, options: HoldOptions = {}): Promise<HoldOutcome> {
-  const outcome = await withTransaction<HoldOutcome>(async (client) => {
+  const outcome = await withTransaction<Decided>(async (client) => {
     const { rows } = await client.query<OrderRow & { lapsed: boolean }>(
       `SELECT ${ORDER_COLUMNS}, expires_at <= now() AS lapsed FROM orders
         WHERE order_id = $1 AND ($2::uuid IS NULL OR user_id = $2) FOR UPDATE`,
@@ -64,12 +92,8 @@ export async function endHold(orderId: string, action: HoldAction, options: Hold
     if (!done) throw new Error(`order ${orderId} vanished under its lock`);
     return { result: 'done', order: done };
   });
-  if (outcome.result === 'done' || outcome.result === 'expired') {
-    const { order } = outcome;
-    await settleOrder(
-      { ...order, taken_ms: order.created_at.getTime() },
-      order.status as 'confirmed' | 'expired' | 'cancelled',
-    );
-  }
-  return outcome;
+  if (outcome.result === 'not_due' || outcome.result === 'not_found') return outcome;
+  // Also when the hold had ended before this call: the call that ended it may have failed to
+  // tell Redis, and this one (a retry) must not leave the unit stranded (design.md §6).
+  return { ...outcome, redis: await tellRedis(outcome.order) };
 }

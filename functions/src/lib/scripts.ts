@@ -1,5 +1,6 @@
 // The Lua scripts as typed calls: one wrapper per script (its keys built here, its arguments in
 // the order its header lists them) and its answer codes named once, as BullMQ names its own.
+import { randomUUID } from 'node:crypto';
 import type { SettledStatus } from './order-row.js';
 import { attemptKeys, idempotencyClaimKey, loginRateKeys, redis, saleKeys, type FlashRedis, type ScriptName } from './redis.js';
 
@@ -63,8 +64,8 @@ export function takeToken(attempt: TakeAttempt, policy: TakePolicy, client: Flas
   ) as Promise<TakeReply>;
 }
 
-/** settle-4.lua's answers, each at the index of its code. */
-export const SETTLE_ANSWERS = ['changed', 'already_recorded', 'not_loaded'] as const;
+/** settle-4.lua's answers, each at the index of its code; `moved`: rebuilt since the caller's epoch. */
+export const SETTLE_ANSWERS = ['changed', 'already_recorded', 'not_loaded', 'moved'] as const;
 export type SettleResult = (typeof SETTLE_ANSWERS)[number];
 
 /** What settle-4.lua needs of an order: its sale, its buyer and when its unit was taken. */
@@ -75,10 +76,20 @@ export interface SettledOrder {
   taken_ms: number;
 }
 
-/** One call of settle-4.lua: a failed, expired or cancelled order gives its token back at most once. */
-export async function settleOrder(order: SettledOrder, status: SettledStatus, client: FlashRedis = redis()): Promise<SettleResult> {
+/**
+ * One call of settle-4.lua: a failed, expired or cancelled order gives its token back at most
+ * once. With `epoch` (the sweeper's snapshot), nothing is written to keys rebuilt since.
+ */
+export async function settleOrder(
+  order: SettledOrder,
+  status: SettledStatus,
+  client: FlashRedis = redis(),
+  epoch?: string,
+): Promise<SettleResult> {
   const k = saleKeys(order.sale_id);
-  const code = await client.runScript('settle', [k.meta, k.stock, k.buyers, k.orders], [order.order_id, status, order.user_id, order.taken_ms]);
+  const args: (string | number)[] = [order.order_id, status, order.user_id, order.taken_ms];
+  if (epoch !== undefined) args.push(epoch);
+  const code = await client.runScript('settle', [k.meta, k.stock, k.buyers, k.orders], args);
   return answerOf('settle', SETTLE_ANSWERS, code);
 }
 
@@ -108,7 +119,8 @@ export interface LiveOrderFact {
 /** One call of rebuild-4.lua; true when this call wrote the keys, false when another had. */
 export async function rebuildSale(saleId: string, sale: SaleFromPostgres, live: LiveOrderFact[], client: FlashRedis = redis()): Promise<boolean> {
   const k = saleKeys(saleId);
-  const args: (string | number)[] = [sale.startsMs, sale.endsMs, sale.stockTotal, sale.holdSeconds, sale.productId, sale.tokensLeft, sale.expireAt];
+  const epoch = randomUUID();
+  const args: (string | number)[] = [sale.startsMs, sale.endsMs, sale.stockTotal, sale.holdSeconds, sale.productId, sale.tokensLeft, sale.expireAt, epoch];
   for (const o of live) args.push(o.user_id, o.order_id, o.status, o.taken_ms);
   return answerOf('rebuild', REBUILD_ANSWERS, await client.runScript('rebuild', [k.meta, k.stock, k.buyers, k.orders], args)) === 'wrote';
 }
@@ -136,15 +148,21 @@ export async function resizeSale(
 /** repair-2.lua's answers, each at the index of its code. */
 export const REPAIR_ANSWERS = ['counts_moved', 'repaired'] as const;
 
-/** One call of repair-2.lua; true when it repaired, false when the counts moved meanwhile. */
+/** Where a sale's Redis keys stood when they were read: a rebuild's epoch, and changes since. */
+export interface SaleVersion {
+  epoch: string;
+  version: string;
+}
+
+/** One call of repair-2.lua; true when it repaired, false when the sale moved since `seen`. */
 export async function repairCounts(
   saleId: string,
-  observed: { left: string; confirmed: string },
+  seen: SaleVersion,
   expected: { left: number; confirmed: number },
   client: FlashRedis = redis(),
 ): Promise<boolean> {
   const k = saleKeys(saleId);
-  const code = await client.runScript('repair', [k.meta, k.stock], [observed.left, observed.confirmed, expected.left, expected.confirmed]);
+  const code = await client.runScript('repair', [k.meta, k.stock], [seen.epoch, seen.version, expected.left, expected.confirmed]);
   return answerOf('repair', REPAIR_ANSWERS, code) === 'repaired';
 }
 

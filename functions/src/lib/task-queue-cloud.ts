@@ -2,12 +2,40 @@
 import { CloudTasksClient, type protos } from '@google-cloud/tasks';
 import { grpc } from 'google-gax';
 import type { Config } from './config.js';
-import { taskId, taskUrl, type QueuedTask, type TaskQueue } from './task-queue-port.js';
+import { ENQUEUE_TIMEOUT_MS, TaskNotQueued, taskId, taskUrl, type QueuedTask, type TaskQueue } from './task-queue-port.js';
 
 type CreateTaskRequest = protos.google.cloud.tasks.v2.ICreateTaskRequest;
 
 /** gRPC's ALREADY_EXISTS: a task of that name exists or existed recently — our dedup. */
 const ALREADY_EXISTS = 6;
+/** gRPC's UNAVAILABLE: the service could not be reached, or the connection broke mid-call. */
+const UNAVAILABLE = 14;
+
+/**
+ * gRPC codes after which the task may exist: the call may have reached Cloud Tasks and been
+ * done there before the answer was lost (CANCELLED, UNKNOWN, DEADLINE_EXCEEDED, ABORTED,
+ * INTERNAL, UNAVAILABLE, DATA_LOSS). Every other code is Cloud Tasks' answer that it did not
+ * create the task (INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED, RESOURCE_EXHAUSTED,
+ * FAILED_PRECONDITION, OUT_OF_RANGE, UNIMPLEMENTED, UNAUTHENTICATED).
+ */
+const OUTCOME_UNKNOWN_CODES: ReadonlySet<number> = new Set([1, 2, 4, 10, 13, 14, 15]);
+
+/**
+ * What a failed createTask means for the task: `exists` (ALREADY_EXISTS: made before under this
+ * name), `refused` (it was not made), `unknown` (it may have been). An error without a gRPC code
+ * is unknown; UNAVAILABLE is `refused` only when grpc-js never had a connection to send it on
+ * ("No connection established": the call was failed before it was assigned to one).
+ */
+export function createTaskFailure(err: unknown): 'exists' | 'refused' | 'unknown' {
+  const { code, details, message } = (err ?? {}) as { code?: unknown; details?: unknown; message?: unknown };
+  if (typeof code !== 'number') return 'unknown';
+  if (code === ALREADY_EXISTS) return 'exists';
+  if (code === UNAVAILABLE) {
+    const text = `${typeof details === 'string' ? details : ''} ${typeof message === 'string' ? message : ''}`;
+    return /No connection established/.test(text) ? 'refused' : 'unknown';
+  }
+  return OUTCOME_UNKNOWN_CODES.has(code) ? 'unknown' : 'refused';
+}
 
 export type CloudTasksSettings = Pick<
   Config,
@@ -72,9 +100,12 @@ export function createCloudTasksQueue(cfg: CloudTasksSettings): TaskQueue {
   return {
     async enqueue(task) {
       try {
-        await client.createTask(buildTaskRequest(cfg, task));
+        await client.createTask(buildTaskRequest(cfg, task), { timeout: ENQUEUE_TIMEOUT_MS });
       } catch (err) {
-        if ((err as { code?: unknown }).code !== ALREADY_EXISTS) throw err;
+        const failure = createTaskFailure(err);
+        if (failure === 'exists') return;
+        if (failure === 'refused') throw new TaskNotQueued(`Cloud Tasks refused the task: ${String(err)}`, { cause: err });
+        throw err;
       }
     },
     close: () => client.close(),

@@ -74,7 +74,53 @@ export const TASK_HEADERS = {
   eta: 'x-cloudtasks-tasketa',
 } as const;
 
+/** How long one enqueue may take before its outcome counts as unknown (both adapters). */
+export const ENQUEUE_TIMEOUT_MS = 5000;
+
+/**
+ * The queue said, for certain, that it did not create the task (or the request never left this
+ * instance): nothing will ever run it. An adapter throws this for a definite refusal only; any
+ * other error of `enqueue` means the outcome is unknown — the task may exist.
+ */
+export class TaskNotQueued extends Error {
+  override name = 'TaskNotQueued';
+}
+
 export interface TaskQueue {
+  /** Resolves when the task exists (made now, or before under the same name). */
   enqueue(task: QueuedTask): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * `queued`: the task exists. `refused`: the queue refused it on the first try, so nothing will
+ * run it. `unknown`: the first try's outcome is unknown and a retry under the same name (a no-op
+ * if the first made it) did not settle it either: the task may or may not exist.
+ */
+export type EnqueueOutcome =
+  | { outcome: 'queued'; retried: boolean; firstError?: unknown }
+  | { outcome: 'refused'; error: TaskNotQueued }
+  | { outcome: 'unknown'; error: unknown; firstError: unknown };
+
+/**
+ * One enqueue whose outcome is known when it can be: a definite refusal is final; an unknown
+ * outcome (a timeout, a connection lost after the request left) is retried once under the same
+ * task name, which the queue dedupes, so a retry never makes a second task. A refusal of that
+ * retry does not make the first try's outcome known: it stays `unknown`.
+ */
+export async function enqueueKnowing(queue: TaskQueue, task: QueuedTask): Promise<EnqueueOutcome> {
+  let firstError: unknown;
+  try {
+    await queue.enqueue(task);
+    return { outcome: 'queued', retried: false };
+  } catch (err) {
+    if (err instanceof TaskNotQueued) return { outcome: 'refused', error: err };
+    firstError = err;
+  }
+  try {
+    await queue.enqueue(task);
+    return { outcome: 'queued', retried: true, firstError };
+  } catch (error) {
+    return { outcome: 'unknown', error, firstError };
+  }
 }

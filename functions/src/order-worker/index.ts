@@ -66,6 +66,8 @@ const expireHoldTask: RouteHandler = async ({ req, log }) => {
     return { status: 200, body: { order_id: task.order_id, status: null } };
   }
   log.info('hold ended', { order_id: task.order_id, sale_id: task.sale_id, status: outcome.order.status, result: outcome.result });
+  // Ended in PostgreSQL, Redis not told: the retry finds the hold ended and tells Redis again.
+  if (outcome.redis === 'not_told') throw new ApiError('unavailable', 'Redis was not told the hold ended; retry.');
   return { status: 200, body: { order_id: task.order_id, status: outcome.order.status } };
 };
 

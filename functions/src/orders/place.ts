@@ -7,6 +7,7 @@ import { errorFields, type Logger } from '../lib/log.js';
 import { parseBody, type FunctionRequest, type Reply } from '../lib/http.js';
 import { cachedSaleIndex, loadSaleIntoRedis, readSaleIndex, type LiveSale } from '../lib/sale-store.js';
 import { settleOrder } from '../lib/scripts.js';
+import { enqueueKnowing } from '../lib/task-queue-port.js';
 import { taskQueue } from '../lib/task-queue.js';
 import { claimIdempotencyKey, idempotencyKeyOf } from './idempotency.js';
 import { saleOfProductIn } from './sale-lookup.js';
@@ -35,7 +36,11 @@ export function placeOrder(req: FunctionRequest, userId: string, log: Logger): P
   })();
 }
 
-/** The take, then the enqueue of an accepted order; `202 pending` once it is queued. */
+/**
+ * The take, then the enqueue of an accepted order: `202 pending` once it is queued, or when the
+ * enqueue's outcome stays unknown (the order is then decided by the sweeper); `503` with the
+ * unit given back only when the queue refused the task for certain.
+ */
 async function takeAndQueue(sale: LiveSale, userId: string, ip: string, idempotencyKey: string | undefined, log: Logger): Promise<Reply> {
   const attempt = { saleId: sale.sale_id, userId, orderId: randomUUID(), clientIp: ip, idempotencyKey };
   let result = await takeStockToken(attempt);
@@ -48,14 +53,37 @@ async function takeAndQueue(sale: LiveSale, userId: string, ip: string, idempote
   if (result.replayed) return { status: 202, body: order };
 
   const task = { order_id: order.order_id, user_id: userId, product_id: order.product_id, sale_id: sale.sale_id, taken_ms: result.takenMs };
-  try {
-    await (await taskQueue()).enqueue({ kind: 'persist-order', payload: task });
-  } catch (err) {
-    // Nothing would ever write this order down: give the unit back and say so.
-    log.error('enqueue failed; token released', { order_id: order.order_id, ...errorFields(err) });
-    await settleOrder(task, 'failed');
-    await forgetAnswer(attempt);
-    throw new ApiError('unavailable', 'The order could not be queued; nothing was taken. Try again.');
+  const queued = await enqueueKnowing(await taskQueue(), { kind: 'persist-order', payload: task });
+  switch (queued.outcome) {
+    case 'queued':
+      if (queued.retried) log.warn('enqueue outcome was unknown; the retry under the same task name queued it', { order_id: order.order_id, ...errorFields(queued.firstError) });
+      return { status: 202, body: order };
+    case 'refused':
+      // The queue said it did not take the task: nothing will ever write this order down.
+      // Give the unit back and say so.
+      try {
+        await settleOrder(task, 'failed');
+      } catch (err) {
+        // Not released: the pending record stays, and the sweeper queues it again; it is
+        // pending, not refused.
+        log.error('enqueue refused and the token not released; the order stays pending for the sweeper', {
+          order_id: order.order_id,
+          ...errorFields(err),
+        });
+        return { status: 202, body: order };
+      }
+      log.error('enqueue refused; token released', { order_id: order.order_id, ...errorFields(queued.error) });
+      await forgetAnswer(attempt);
+      throw new ApiError('unavailable', 'The order could not be queued; nothing was taken. Try again.');
+    case 'unknown':
+      // The task may exist, and the worker would then write the order: releasing the unit now
+      // could sell it twice and tell a buyer "no" who gets it. The pending record stays; the
+      // sweeper queues it again under the same name after PENDING_REDRIVE_AFTER_MS (a no-op if
+      // it exists) and the order is decided like any other (design.md §4).
+      log.error('enqueue outcome unknown; the order stays pending for the sweeper', {
+        order_id: order.order_id,
+        ...errorFields(queued.error),
+      });
+      return { status: 202, body: order };
   }
-  return { status: 202, body: order };
 }

@@ -34,7 +34,7 @@ locals {
     }
     orders_failed = {
       description = "Orders that ended failed, by failure_reason (the worker's and the sweeper's)."
-      filter      = "(${local.settled} AND jsonPayload.duplicate=false AND jsonPayload.status=\"failed\") OR (${local.ours} AND jsonPayload.message=\"gave up on a pending order\")"
+      filter      = "(${local.settled} AND jsonPayload.duplicate=false AND jsonPayload.status=\"failed\") OR (${local.ours} AND jsonPayload.message=\"sweeper repair\" AND jsonPayload.kind=\"gave_up\")"
       labels      = { reason = "EXTRACT(jsonPayload.failure_reason)" }
     }
     tasks_retried = {
@@ -44,7 +44,7 @@ locals {
     }
     drift_repaired = {
       description = "Sales whose Redis counts the sweeper found drifted from PostgreSQL and repaired."
-      filter      = "${local.ours} AND jsonPayload.message=\"repaired drift between Redis and PostgreSQL\""
+      filter      = "${local.ours} AND jsonPayload.message=\"sweeper repair\" AND jsonPayload.kind=\"counts\""
       labels      = {}
     }
     final_latency = {
