@@ -494,9 +494,10 @@ test('13. Redis failing between the PostgreSQL commit and the Redis update: the 
         if (!ended) return;
         if (ended.end === 'expire') await sleep(2500);
         // The buyer buys again: the unit went back on sale, and Redis must no longer hold the buyer.
-        const key = `again-${randomUUID()}`;
+        // Each try is a new attempt with a key of its own: a key replays its first answer, so
+        // retrying a refusal under one key would only ever hear that refusal again.
         for (let tries = 0; ; tries++) {
-          const again = await attempt(buyer, productId, key);
+          const again = await attempt(buyer, productId, `again-${randomUUID()}`);
           history.record(again);
           const refusedForNothing = again.error === 'already_purchased';
           if ((again.outcome !== 'info' && !refusedForNothing) || tries >= 50) {

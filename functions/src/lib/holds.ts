@@ -30,22 +30,34 @@ export type HoldOutcome =
 
 type Decided = { result: 'done' | 'expired' | 'not_held'; order: OrderRow } | Extract<HoldOutcome, { result: 'not_due' | 'not_found' }>;
 
+/** The pauses before each try of telling Redis a hold ended: three tries within a quarter second. */
+const TELL_REDIS_PAUSES_MS = [0, 50, 200];
+
 /**
  * Tells Redis the status PostgreSQL has for the order (settle-4.lua: at most once per order, so
  * telling it again is harmless). A failure is logged and reported, never thrown: the commit stands.
  */
 async function tellRedis(order: OrderRow): Promise<RedisTold> {
-  try {
-    await settleOrder({ ...order, taken_ms: order.created_at.getTime() }, order.status as SettledStatus);
-    return 'told';
-  } catch (err) {
-    log.warn('hold ended in PostgreSQL but Redis was not told; a retry or the sweeper will', {
-      order_id: order.order_id,
-      status: order.status,
-      ...errorFields(err),
-    });
-    return 'not_told';
+  // A blip (a reset connection, a failover's first second) is retried at once, so that the buyer
+  // of a cancel is free to buy again now rather than at the sweeper's next pass; a longer outage
+  // is left to a retry of the call or to the sweeper. settle-4.lua acts once per order, so a try
+  // whose answer was lost and is tried again changes nothing twice.
+  let failure: unknown;
+  for (const pauseMs of TELL_REDIS_PAUSES_MS) {
+    if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
+    try {
+      await settleOrder({ ...order, taken_ms: order.created_at.getTime() }, order.status as SettledStatus);
+      return 'told';
+    } catch (err) {
+      failure = err;
+    }
   }
+  log.warn('hold ended in PostgreSQL but Redis was not told; a retry or the sweeper will', {
+    order_id: order.order_id,
+    status: order.status,
+    ...errorFields(failure),
+  });
+  return 'not_told';
 }
 
 export interface HoldOptions {
