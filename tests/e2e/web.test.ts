@@ -110,12 +110,12 @@ test('a held unit shows its countdown and can be paid', { timeout: 60_000 }, asy
 });
 
 test('an admin creates a sale in the admin page and sees its numbers move', { timeout: 60_000 }, async () => {
-  await admin(); // the admin account exists, with its known password
+  await admin(); // the stack's admin account logs in with the password it was made with
   const context = await browser.newContext({ viewport: { width: 1024, height: 900 } });
   const page = await context.newPage();
   await page.goto(webUrl());
   await page.getByLabel('Email').fill(process.env.TEST_ADMIN_EMAIL ?? '');
-  await page.getByLabel('Password').fill('admin-password-1');
+  await page.getByLabel('Password').fill(process.env.TEST_ADMIN_PASSWORD ?? '');
   await page.getByRole('button', { name: 'Log in', exact: true }).click();
   await page.getByRole('button', { name: 'Admin' }).click();
 
