@@ -62,7 +62,8 @@ const currentParams = () => scryptParams(config().PASSWORD_SCRYPT_LOG2N);
 /**
  * A stored hash weaker than today's parameters is replaced after a successful login, in the
  * background and only when a hashing slot is idle: the answer never waits for it, and a busy
- * instance leaves it to a later login. The update keeps a hash changed meanwhile.
+ * instance leaves it to a later login (so does an instance stopped or starved of CPU after its
+ * answer, as Cloud Run may). The update replaces only the hash it was computed for.
  */
 function upgradeHash(userId: string, password: string, stored: string): void {
   const params = currentParams();
