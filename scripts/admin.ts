@@ -53,7 +53,7 @@ export async function ensureAdminAccount(db: Queryable, email: string, password:
 
 const USAGE = `usage: npm run admin -- grant <email> | revoke <email> | list
   grant   makes the account with that email an admin from its next login
-  revoke  makes it a plain user from its next login (a token it holds keeps its role until it expires)
+  revoke  makes it a plain user from its next login; admin calls with a token it already holds are refused at once
   list    prints the admins' emails
 DATABASE_URL names the database (unset: npm start's, ${localDatabaseUrl()}).
 Exit codes: 0 done, 1 no account with that email, 2 usage, 3 the database could not be reached.`;
