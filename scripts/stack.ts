@@ -6,6 +6,7 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFi
 import type http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 import { createGateway } from './gateway.ts';
 import { localSigningKey } from './local/keys.ts';
 import { ensureDatabase, startPostgres } from './local/postgres.ts';
@@ -14,7 +15,6 @@ import { progress, waitFor } from './local/system.ts';
 import { FUNCTION_NAMES, localFunctionPort, type FunctionTarget } from '../functions/src/function-names.ts';
 import { migrate } from '../functions/src/lib/migrate.ts';
 import { scryptParams } from '../functions/src/lib/passwords.ts';
-import pg from 'pg';
 import { ensureAdminAccount } from './admin.ts';
 import { startDispatcher } from './task-dispatcher.ts';
 
@@ -38,7 +38,7 @@ export interface StackProfile {
   postgresPort: number;
   database: string;
   keyPrefix: string;
-  /** The admin account the stack makes (scripts/admin.ts), with `adminPassword` or one it generates. */
+  /** The admin account the stack makes (as scripts/admin.ts would), with `password` or one it generates. */
   admin?: { email: string; password?: string };
   /** Start from empty data (tests) or keep it across runs (npm start). */
   fresh: boolean;
