@@ -1,5 +1,6 @@
 // The client's state logic, pure so that it is tested without a browser: the server's clock,
-// countdowns, what a sale shows, and the five words a buyer knows for a result.
+// countdowns, what a sale shows and offers, the words a buyer knows for a result, the session
+// and the pages of a list.
 import type { Answer, Order, Sale } from './api';
 
 /** How far the server's clock is ahead of this browser's (ms); countdowns use the server's. */
@@ -76,11 +77,14 @@ export function resultOfPurchase(answer: Answer<Partial<Order>>): Result {
       return { word: 'already purchased', text: 'You already have one of these.', following: false };
     case 'sale_not_started':
       return { word: 'not yet open', text: 'The sale has not started yet.', following: false };
-    case 'rate_limited':
-      return { word: 'try again', text: 'Too many tries: wait a moment and try again.', following: false };
-    default:
-      return { word: 'try again', text: 'Something went wrong; try again.', following: false };
+    case 'not_found':
+      return { word: 'failed', text: 'This sale no longer exists.', following: false };
   }
+  if (answer.status === 401) return { word: 'try again', text: 'Your session has ended: sign in again to buy.', following: false };
+  // No answer: the order may have arrived. Retrying with the same Idempotency-Key never buys twice.
+  if (answer.status === 0) return { word: 'try again', text: 'No answer from the shop, so we cannot tell yet whether it worked. Try again: you will never buy twice.', following: false };
+  // A 429 or 5xx takes nothing (docs/api.md: nothing was taken unless a 202 said so).
+  return { word: 'try again', text: `${problemOf(answer) ?? 'That did not work; try again.'} Nothing was taken.`, following: false };
 }
 
 /** The claims of our own token, for the UI only (the server checks them). */
@@ -100,4 +104,145 @@ export function formatPrice(cents: number): string {
 /** Poll about once a second while the page is seen, ten times slower while it is hidden. */
 export function pollEveryMs(visible: boolean): number {
   return visible ? 1000 : 10_000;
+}
+
+/** A problem with an answer in a person's words, or null when the answer is fine (2xx). */
+export function problemOf(answer: Pick<Answer<unknown>, 'status' | 'retryAfterS'>): string | null {
+  if (answer.status >= 200 && answer.status < 300) return null;
+  if (answer.status === 0) return 'No connection to the shop. Check your connection; we keep trying.';
+  if (answer.status === 429) return `Too many tries: try again in ${answer.retryAfterS ?? 1} s.`;
+  if (answer.status === 503) return 'The shop is very busy right now. Try again in a moment.';
+  if (answer.status >= 500) return 'Something went wrong on our side. Try again in a moment.';
+  return null;
+}
+
+// ---- The session: one token, kept across tabs until it expires ----
+
+export interface Session {
+  token: string;
+  /** When the token stops working, by this browser's clock (from expires_in, so skew-proof). */
+  expiresAtMs: number;
+  userId: string;
+  role: string;
+  email: string;
+}
+
+export function sessionFromLogin(body: { token: string; expires_in: number; user_id?: string }, email: string, nowMs: number): Session {
+  const claims = tokenClaims(body.token);
+  return {
+    token: body.token,
+    expiresAtMs: nowMs + body.expires_in * 1000,
+    userId: body.user_id ?? claims.sub ?? '',
+    role: claims.role ?? 'user',
+    email,
+  };
+}
+
+/** The stored session, or null when there is none, it is garbage, or it has expired. */
+export function storedSession(raw: string | null, nowMs: number): Session | null {
+  if (!raw) return null;
+  try {
+    const s = JSON.parse(raw) as Partial<Session>;
+    if (typeof s.token !== 'string' || typeof s.expiresAtMs !== 'number') return null;
+    if (s.expiresAtMs <= nowMs) return null;
+    const claims = tokenClaims(s.token);
+    return { token: s.token, expiresAtMs: s.expiresAtMs, userId: s.userId ?? claims.sub ?? '', role: claims.role ?? 'user', email: s.email ?? '' };
+  } catch {
+    return null;
+  }
+}
+
+/** Where to go after signing in: only a path of this site (no "//evil.example" open redirect). */
+export function safeNext(next: string | null | undefined): string {
+  if (!next || !next.startsWith('/') || next.startsWith('//') || next.startsWith('/\\')) return '/';
+  return next;
+}
+
+export function signInPath(next: string, mode: 'signin' | 'signup' = 'signin'): string {
+  const back = safeNext(next);
+  return back === '/' ? `/${mode}` : `/${mode}?next=${encodeURIComponent(back)}`;
+}
+
+// ---- The sale page: what the buyer may do, and whose holds are whose ----
+
+/** A buyer's order that still holds a unit: written or not yet, paid or not yet. */
+export function holdsUnit(order: Pick<Order, 'status'> | null): boolean {
+  return order?.status === 'pending' || order?.status === 'reserved';
+}
+
+/** The sale's held units split into the buyer's own and other people's. */
+export function holdsShown(stockHeld: number | undefined, own: Pick<Order, 'status'> | null): { own: number; others: number } {
+  const mine = holdsUnit(own) ? 1 : 0;
+  return { own: mine, others: Math.max(0, (stockHeld ?? 0) - mine) };
+}
+
+/** What the sale page offers: never a button for what cannot be done. */
+export type Offer = 'buy' | 'sign in to buy' | 'opens soon' | 'in progress' | 'pay or cancel' | 'hold ran out' | 'bought' | 'nothing';
+
+export function offerOf(shows: SaleShows, signedIn: boolean, own: Pick<Order, 'status' | 'expires_at'> | null, nowMs: number): Offer {
+  if (own?.status === 'confirmed') return 'bought';
+  if (own?.status === 'pending') return 'in progress';
+  if (own?.status === 'reserved') return own.expires_at && Date.parse(own.expires_at) <= nowMs ? 'hold ran out' : 'pay or cancel';
+  if (!signedIn) return shows === 'active' || shows === 'upcoming' ? 'sign in to buy' : 'nothing';
+  if (shows === 'upcoming') return 'opens soon';
+  return shows === 'active' ? 'buy' : 'nothing';
+}
+
+// ---- My orders ----
+
+/** An order's state as a short phrase for a list. */
+export function orderStateLabel(order: Pick<Order, 'status' | 'failure_reason' | 'expires_at'>, nowMs: number): string {
+  switch (order.status) {
+    case 'confirmed':
+      return 'Bought';
+    case 'pending':
+      return 'In progress';
+    case 'reserved':
+      return order.expires_at && Date.parse(order.expires_at) <= nowMs ? 'Hold ran out' : 'Held for you: not paid yet';
+    case 'expired':
+      return 'Hold ran out';
+    case 'cancelled':
+      return 'Cancelled';
+    default:
+      return order.failure_reason === 'sold_out' ? 'Sold out: someone was faster' : 'Not completed: nothing was charged';
+  }
+}
+
+/** Time left to pay a held order, or null when it holds nothing now. */
+export function holdLeftMs(order: Pick<Order, 'status' | 'expires_at'>, nowMs: number): number | null {
+  if (order.status !== 'reserved' || !order.expires_at) return null;
+  const left = Date.parse(order.expires_at) - nowMs;
+  return left > 0 ? left : null;
+}
+
+// ---- Pages of a list (GET /sales, GET /orders) ----
+
+/**
+ * Every item of a paginated list: follows `next_cursor` while the API gives one (an API
+ * without pagination gives none, and its one answer is the whole list), at most `maxPages`.
+ * The first failing page's answer is the answer.
+ */
+export async function followPages<K extends string, T>(
+  fetchPage: (cursor: string | undefined) => Promise<Answer<{ [key in K]: T[] } & { next_cursor?: string | null }>>,
+  key: K,
+  maxPages = 20,
+): Promise<Answer<{ [key in K]: T[] }>> {
+  const items: T[] = [];
+  let cursor: string | undefined;
+  let first: Answer<{ [key in K]: T[] } & { next_cursor?: string | null }> | undefined;
+  for (let page = 0; page < maxPages; page++) {
+    const answer = await fetchPage(cursor);
+    if (answer.status !== 200) return answer;
+    first ??= answer;
+    items.push(...(answer.body[key] ?? []));
+    cursor = answer.body.next_cursor ?? undefined;
+    if (!cursor) break;
+  }
+  return { status: 200, body: { ...(first?.body ?? {}), [key]: items } as { [key in K]: T[] } };
+}
+
+/** `path` with `cursor` added to its query, when there is one. */
+export function withCursor(path: string, cursor: string | undefined): string {
+  if (!cursor) return path;
+  return `${path}${path.includes('?') ? '&' : '?'}cursor=${encodeURIComponent(cursor)}`;
 }

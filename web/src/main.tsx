@@ -1,7 +1,8 @@
-// The React client's entry: one root, no router library — the views are few.
+// The React client's entry: one root and the router of App.tsx.
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
-import { App } from './App';
+import { RouterProvider } from 'react-router/dom';
+import { router } from './App';
 
 const root = document.getElementById('root');
-if (root) createRoot(root).render(<StrictMode><App /></StrictMode>);
+if (root) createRoot(root).render(<StrictMode><RouterProvider router={router} /></StrictMode>);

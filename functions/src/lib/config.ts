@@ -25,8 +25,17 @@ export const configSchema = z.object({
   REDIS_KEY_PREFIX: z.string().default(''),
   /** The CA that signs the Redis server's certificate (PEM), for a rediss:// URL (Memorystore's own CA). */
   REDIS_TLS_CA: unsetWhenEmpty(z.string()),
+  /** How long a Redis command may take before it fails (the request answers `503 unavailable`). */
+  REDIS_COMMAND_TIMEOUT_MS: positiveInt(2000),
   DATABASE_URL: z.string().default('postgres://postgres:postgres@127.0.0.1:5440/flashsale'),
   DATABASE_POOL_SIZE: positiveInt(10),
+  /**
+   * Bounds on every PostgreSQL statement (server side, and on the client a second later for a
+   * server that stopped answering) and on every wait for a lock: past them the call fails and
+   * the request answers `503 unavailable` instead of holding a connection of the pool.
+   */
+  DATABASE_STATEMENT_TIMEOUT_MS: positiveInt(5000),
+  DATABASE_LOCK_TIMEOUT_MS: positiveInt(2000),
   /**
    * The CA (PEM) of the PostgreSQL server's certificate: when set, connections use TLS and verify
    * the chain but not the host name (verify-ca: Cloud SQL's certificate names project:instance,

@@ -1,6 +1,7 @@
 // The PostgreSQL pool of this instance, created once, and a transaction helper.
 import pg from 'pg';
 import { config, type Config } from './config.js';
+import { isTransientSqlState } from './errors.js';
 import { log, errorFields } from './log.js';
 
 let pool: pg.Pool | undefined;
@@ -18,8 +19,26 @@ export function connectionConfig(cfg: Pick<Config, 'DATABASE_URL' | 'DATABASE_CA
   };
 }
 
-export function poolConfig(cfg: Pick<Config, 'DATABASE_URL' | 'DATABASE_CA' | 'DATABASE_POOL_SIZE'>): pg.PoolConfig {
-  return { ...connectionConfig(cfg), max: cfg.DATABASE_POOL_SIZE, connectionTimeoutMillis: 5000, idleTimeoutMillis: 30000 };
+/** How much longer than PostgreSQL's own bound the client waits for an answer (a hung server). */
+const CLIENT_GRACE_MS = 1000;
+
+/**
+ * Every call bounded: a statement by `statement_timeout`, a wait for a lock by `lock_timeout`
+ * (both enforced by PostgreSQL), an answer that never comes by `query_timeout` (the client's
+ * own, for a server that stopped answering), a free connection by `connectionTimeoutMillis`.
+ */
+export function poolConfig(
+  cfg: Pick<Config, 'DATABASE_URL' | 'DATABASE_CA' | 'DATABASE_POOL_SIZE' | 'DATABASE_STATEMENT_TIMEOUT_MS' | 'DATABASE_LOCK_TIMEOUT_MS'>,
+): pg.PoolConfig {
+  return {
+    ...connectionConfig(cfg),
+    max: cfg.DATABASE_POOL_SIZE,
+    connectionTimeoutMillis: 5000,
+    idleTimeoutMillis: 30000,
+    statement_timeout: cfg.DATABASE_STATEMENT_TIMEOUT_MS,
+    lock_timeout: cfg.DATABASE_LOCK_TIMEOUT_MS,
+    query_timeout: cfg.DATABASE_STATEMENT_TIMEOUT_MS + CLIENT_GRACE_MS,
+  };
 }
 
 /** The pool or one client of a transaction: whatever a query may run on. */
@@ -72,6 +91,6 @@ export const PG_CHECK_VIOLATION = '23514';
 export function isTransientDbError(err: unknown): boolean {
   const code = pgCode(err);
   if (code === undefined) return true; // connection refused, timeout, reset: no SQLSTATE at all
-  return code.startsWith('08') || code.startsWith('57P') || code === '53300' || code === '40001' || code === '40P01';
+  return isTransientSqlState(code);
 }
 

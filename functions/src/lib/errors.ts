@@ -39,6 +39,53 @@ export interface ErrorBody {
   details?: ErrorDetail[];
 }
 
+/** Retry-After of every `503 unavailable`, in seconds. */
+export const UNAVAILABLE_RETRY_AFTER_SECONDS = '1';
+
+/** Redis replies that mean "not now" (loading, a script running too long, a failover), not a bug. */
+const REDIS_NOT_NOW = /^(LOADING|BUSY|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN|NOREPLICAS|OOM)\b/;
+
+/** What ioredis and pg say, without a code, when their store does not answer. */
+const CLIENT_NOT_ANSWERING = [
+  'Command timed out', // ioredis commandTimeout
+  'Connection is closed.', // ioredis
+  "Stream isn't writeable", // ioredis, offline queue off
+  'Connection terminated', // pg: unexpectedly, due to connection timeout
+  'Query read timeout', // pg query_timeout
+  'timeout exceeded when trying to connect', // pg pool connectionTimeoutMillis
+  'Client has encountered a connection error', // pg
+];
+
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/**
+ * PostgreSQL's SQLSTATEs of "not now": the connection (08), an operator or a restart (57P),
+ * too many connections, a statement or lock wait past its bound (57014, 55P03), a
+ * serialization failure or deadlock (a retry succeeds).
+ */
+export function isTransientSqlState(code: string): boolean {
+  return /^(08|57P)/.test(code) || ['53300', '57014', '55P03', '40001', '40P01'].includes(code);
+}
+
+/**
+ * True when `err` says a store (Redis, PostgreSQL) did not answer in time or is unavailable,
+ * rather than that the request or our code is wrong: the request answers `503 unavailable`
+ * (with Retry-After), never `500 internal`. Known by shape, so that this catalogue loads neither client.
+ */
+export function isStoreUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const { name, message } = err;
+  const code = (err as { code?: unknown }).code;
+  if (name === 'MaxRetriesPerRequestError') return true;
+  if (name === 'ReplyError') return REDIS_NOT_NOW.test(message);
+  if (typeof code === 'string') {
+    if (NETWORK_CODES.has(code)) return true;
+    // pg's DatabaseError carries the SQLSTATE and a severity.
+    if ('severity' in err) return isTransientSqlState(code);
+  }
+  return CLIENT_NOT_ANSWERING.some((m) => message.startsWith(m));
+}
+
 /** An error meant for the client: a catalogue code, optionally a more precise message. */
 export class ApiError extends Error {
   readonly code: ErrorCode;
@@ -55,7 +102,8 @@ export class ApiError extends Error {
     this.code = code;
     this.status = ERRORS[code].status;
     this.details = options.details;
-    this.headers = options.headers;
+    // A 503 always says when to come back: the stores' outages are short, or retried by then.
+    this.headers = code === 'unavailable' ? { 'retry-after': UNAVAILABLE_RETRY_AFTER_SECONDS, ...options.headers } : options.headers;
   }
 
   toBody(): ErrorBody {

@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import FindMyWay, { type HTTPMethod } from 'find-my-way';
 import type { z } from 'zod';
 import { config } from './config.js';
-import { ApiError, type ErrorBody, type ErrorDetail } from './errors.js';
+import { ApiError, isStoreUnavailable, type ErrorBody, type ErrorDetail } from './errors.js';
 import { errorFields, log, type Logger } from './log.js';
 
 /** A request as the Functions Framework hands it over (body already parsed) or as node:http does. */
@@ -85,8 +85,8 @@ export function sendError(res: ServerResponse, requestId: string, err: ApiError)
 }
 
 /**
- * Maps an error thrown outside a route (the framework's body parser, a crash) to the
- * catalogue: a client's malformed or oversized body is its own fault, anything else is ours.
+ * Maps an error to the catalogue: a client's malformed or oversized body is its own fault, a
+ * store that did not answer (timeout, connection lost) is `503 unavailable`, anything else is ours.
  */
 export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
@@ -101,6 +101,7 @@ export function toApiError(err: unknown): ApiError {
   if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
     return new ApiError('invalid_request', 'The body encoding is not supported.');
   }
+  if (isStoreUnavailable(err)) return new ApiError('unavailable');
   return new ApiError('internal');
 }
 

@@ -53,6 +53,8 @@ export function createRedis(options: RedisOptions = {}): FlashRedis {
     enableAutoPipelining: true,
     maxRetriesPerRequest: 2,
     connectTimeout: 5000,
+    // Every command bounded: a stuck or paused Redis fails the call, and the request answers 503.
+    commandTimeout: cfg.REDIS_COMMAND_TIMEOUT_MS,
     ...(cfg.REDIS_TLS_CA ? { tls: { ca: cfg.REDIS_TLS_CA } } : {}),
     ...options,
   }) as FlashRedis;

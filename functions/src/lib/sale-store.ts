@@ -1,11 +1,12 @@
-// A sale's life in Redis: its keys rebuilt from PostgreSQL (race-safe, one rebuild wins),
-// its public view published, and the in-process copy of the sale list that every instance reads.
+// A sale's life in Redis: its keys rebuilt from PostgreSQL (race-safe, one rebuild wins), an
+// admin's committed change followed, its public view published until its keys expire, and
+// the in-process copy of the sale list that every instance reads.
 import type { Sale } from '@flash-sale/contract';
 import { config } from './config.js';
 import { db, type Queryable } from './db.js';
 import { errorFields, log } from './log.js';
 import { redis, SALE_INDEX_KEY, saleKeys } from './redis.js';
-import { rebuildSale } from './scripts.js';
+import { rebuildSale, resizeSale, type LiveOrderFact } from './scripts.js';
 
 /** The parts of a sale that change only when an admin changes them. */
 export type SaleView = Pick<Sale, 'sale_id' | 'product' | 'starts_at' | 'ends_at' | 'stock_total' | 'hold_seconds'>;
@@ -31,10 +32,18 @@ export const SALE_SELECT = `
     FROM flash_sales s JOIN products p USING (product_id)`;
 
 /** Keys outlive their sale by a week, for late order look-ups, then Redis drops them. */
-const KEEP_AFTER_END_SECONDS = 7 * 24 * 3600;
+export const KEEP_AFTER_END_SECONDS = 7 * 24 * 3600;
 
 export function keysExpireAt(endsAt: Date): number {
   return Math.ceil(endsAt.getTime() / 1000) + KEEP_AFTER_END_SECONDS;
+}
+
+/**
+ * True once a sale's keys are past their expiry: it leaves the published list then, and is
+ * never loaded again (its keys would be born expired). Its orders stay in PostgreSQL.
+ */
+export function pastKeeping(endsAt: string | Date, nowMs: number = Date.now()): boolean {
+  return keysExpireAt(new Date(endsAt)) * 1000 <= nowMs;
 }
 
 export function saleViewOf(row: SaleRow): SaleView {
@@ -49,58 +58,167 @@ export function saleViewOf(row: SaleRow): SaleView {
 }
 
 /**
- * Loads a sale's keys from PostgreSQL unless they exist, and publishes its view.
+ * A sale and its live orders in ONE statement, so one snapshot: `sold` and the orders it
+ * counts are read at the same moment, whatever the worker commits meanwhile.
+ */
+const SALE_WITH_LIVE_ORDERS = `
+  SELECT s.sale_id, s.product_id, s.starts_at, s.ends_at, s.stock, s.sold, s.hold_seconds,
+         p.name, p.price_in_cent,
+         COALESCE((SELECT json_agg(json_build_object(
+                     'user_id', o.user_id, 'order_id', o.order_id, 'status', o.status,
+                     'taken_ms', floor(extract(epoch FROM o.created_at) * 1000)::bigint))
+                     FROM orders o
+                    WHERE o.sale_id = s.sale_id AND o.status IN ('reserved', 'confirmed')), '[]'::json) AS live
+    FROM flash_sales s JOIN products p USING (product_id)
+   WHERE s.sale_id = $1`;
+
+/**
+ * Loads a sale's keys from PostgreSQL unless they exist; its view, or null for no such sale.
  * Tokens left = stock - sold: orders still pending when Redis lost them are not counted,
- * and PostgreSQL's conditional `sold` update refuses them if the stock is gone.
+ * and PostgreSQL's conditional `sold` update refuses them if the stock is gone. A sale past
+ * its keeping is not loaded. Publishes nothing and leaves this instance's copy of the list
+ * alone: a read that finds keys missing is filling that copy, and the view has not changed.
  */
 export async function loadSaleIntoRedis(saleId: string, client: Queryable = db()): Promise<SaleView | null> {
-  const { rows } = await client.query<SaleRow>(`${SALE_SELECT} WHERE s.sale_id = $1`, [saleId]);
+  const { rows } = await client.query<SaleRow & { live: LiveOrderFact[] }>(SALE_WITH_LIVE_ORDERS, [saleId]);
   const row = rows[0];
   if (!row) return null;
-  const live = await client.query<{ user_id: string; order_id: string; status: string; created_at: Date }>(
-    `SELECT user_id, order_id, status, created_at FROM orders
-      WHERE sale_id = $1 AND status IN ('reserved', 'confirmed')`,
-    [saleId],
-  );
-  const sale = {
-    startsMs: row.starts_at.getTime(),
-    endsMs: row.ends_at.getTime(),
-    stockTotal: row.stock,
-    holdSeconds: row.hold_seconds,
-    productId: row.product_id,
-    tokensLeft: row.stock - row.sold,
-    expireAt: keysExpireAt(row.ends_at),
-  };
-  await rebuildSale(saleId, sale, live.rows.map((o) => ({ ...o, taken_ms: o.created_at.getTime() })));
-  const view = saleViewOf(row);
-  await publishSaleView(view);
-  return view;
+  if (!pastKeeping(row.ends_at)) {
+    const sale = {
+      startsMs: row.starts_at.getTime(),
+      endsMs: row.ends_at.getTime(),
+      stockTotal: row.stock,
+      holdSeconds: row.hold_seconds,
+      productId: row.product_id,
+      tokensLeft: row.stock - row.sold,
+      expireAt: keysExpireAt(row.ends_at),
+    };
+    await rebuildSale(saleId, sale, row.live.map((o) => ({ ...o, taken_ms: Number(o.taken_ms) })));
+  }
+  return saleViewOf(row);
 }
 
+/** An admin's change: the view published, and this instance's copy of the list dropped. */
 export async function publishSaleView(view: SaleView): Promise<void> {
   await redis().hset(SALE_INDEX_KEY, view.sale_id, JSON.stringify(view));
   invalidateSaleIndex();
 }
 
+async function readSaleRow(saleId: string): Promise<SaleRow | undefined> {
+  const { rows } = await db().query<SaleRow>(`${SALE_SELECT} WHERE s.sale_id = $1`, [saleId]);
+  return rows[0];
+}
+
+/** The sale as PostgreSQL alone knows it (stock left = stock - sold): for when Redis cannot say. */
+export async function saleFromPostgres(saleId: string): Promise<LiveSale | undefined> {
+  const row = await readSaleRow(saleId);
+  return row && { ...saleViewOf(row), stock_remaining: row.stock - row.sold, stock_held: 0 };
+}
+
+/** Redis made to say what `row` says: window and stock (loading the keys if missing), then the view. */
+async function applyToRedis(row: SaleRow): Promise<void> {
+  if (pastKeeping(row.ends_at)) {
+    await unpublish([row.sale_id]);
+    return;
+  }
+  const change = { startsMs: row.starts_at.getTime(), endsMs: row.ends_at.getTime(), stockTotal: row.stock, expireAt: keysExpireAt(row.ends_at) };
+  const resized = await resizeSale(row.sale_id, change, redis(), 'follow');
+  if (resized.result === 'not_loaded') {
+    await loadSaleIntoRedis(row.sale_id);
+    // A concurrent rebuild may have won with an older snapshot: apply this one over it.
+    await resizeSale(row.sale_id, change, redis(), 'follow');
+  }
+  await publishSaleView(saleViewOf(row));
+}
+
+/** How often followSale applies a sale that keeps changing under it before it leaves it to the sweeper. */
+const FOLLOW_ATTEMPTS = 5;
+
+/**
+ * Redis follows PostgreSQL's commit (POST /sales, POST /sales/update, the sweeper): the sale's
+ * committed window and stock applied to its keys (resize-2.lua `follow`), its view published.
+ * No lock is held meanwhile. Two changes committed one after the other may reach Redis in the
+ * other order, so the row is read again after applying it, and applied again until it stands
+ * still: the last to apply reads the last commit. Null when the sale does not exist.
+ */
+export async function followSale(saleId: string): Promise<SaleView | null> {
+  let row = await readSaleRow(saleId);
+  for (let attempt = 0; attempt < FOLLOW_ATTEMPTS && row; attempt++) {
+    await applyToRedis(row);
+    const applied = JSON.stringify(saleViewOf(row));
+    row = await readSaleRow(saleId);
+    if (row && JSON.stringify(saleViewOf(row)) === applied) return saleViewOf(row);
+  }
+  if (!row) {
+    await unpublish([saleId]);
+    return null;
+  }
+  throw new Error(`sale ${saleId} kept changing while Redis followed it; the sweeper will`);
+}
+
+async function unpublish(saleIds: string[]): Promise<void> {
+  if (saleIds.length === 0) return;
+  await redis().hdel(SALE_INDEX_KEY, ...saleIds);
+  invalidateSaleIndex();
+}
+
+/**
+ * The sweeper's repair of the published list: every sale PostgreSQL still keeps (ended less
+ * than KEEP_AFTER_END_SECONDS ago) published as committed — a change whose Redis side failed
+ * after its commit is applied now — and every other one unpublished. Returns how many changed.
+ */
+export async function reconcileSales(): Promise<number> {
+  // The list first: whatever it holds was published after its commit, so before the query
+  // below, which therefore sees it. Read the other way round, a sale created in between
+  // would look unknown to PostgreSQL and be unpublished.
+  const published = await redis().hgetall(SALE_INDEX_KEY);
+  const { rows } = await db().query<SaleRow>(`${SALE_SELECT} WHERE s.ends_at > now() - make_interval(secs => $1)`, [
+    KEEP_AFTER_END_SECONDS,
+  ]);
+  let changed = 0;
+  for (const row of rows) {
+    const view = JSON.stringify(saleViewOf(row));
+    if (published[row.sale_id] === view) continue;
+    // Asked again: a sale created after the list was read has been published by now, as a rule.
+    if ((await redis().hget(SALE_INDEX_KEY, row.sale_id)) === view) continue;
+    await followSale(row.sale_id);
+    changed++;
+  }
+  const kept = new Set(rows.map((r) => r.sale_id));
+  const gone = Object.keys(published).filter((id) => !kept.has(id));
+  await unpublish(gone);
+  return changed + gone.length;
+}
+
 /** How many sales the published index is rebuilt with after Redis lost it. */
 const INDEX_REBUILD_LIMIT = 500;
 
+/**
+ * The list rebuilt from PostgreSQL after Redis lost it: the sales not past their keeping.
+ * HSETNX: an admin's view published meanwhile is newer than what this read found.
+ */
 async function rebuildIndex(): Promise<SaleView[]> {
   const { rows } = await db().query<{ sale_id: string }>(
-    'SELECT sale_id FROM flash_sales ORDER BY ends_at DESC LIMIT $1',
-    [INDEX_REBUILD_LIMIT],
+    'SELECT sale_id FROM flash_sales WHERE ends_at > now() - make_interval(secs => $2) ORDER BY ends_at DESC LIMIT $1',
+    [INDEX_REBUILD_LIMIT, KEEP_AFTER_END_SECONDS],
   );
   const views: SaleView[] = [];
   for (const { sale_id } of rows) {
     const view = await loadSaleIntoRedis(sale_id);
-    if (view) views.push(view);
+    if (!view) continue;
+    await redis().hsetnx(SALE_INDEX_KEY, view.sale_id, JSON.stringify(view));
+    views.push(view);
   }
   return views;
 }
 
 async function fetchSaleIndex(): Promise<LiveSale[]> {
   const raw = await redis().hvals(SALE_INDEX_KEY);
-  const views: SaleView[] = raw.length > 0 ? raw.map((v) => JSON.parse(v) as SaleView) : await rebuildIndex();
+  const nowMs = Date.now();
+  // A sale past its keeping is not listed (the sweeper unpublishes it): its keys are gone for good.
+  const views = (raw.length > 0 ? raw.map((v) => JSON.parse(v) as SaleView) : await rebuildIndex()).filter(
+    (v) => !pastKeeping(v.ends_at, nowMs),
+  );
   const counts = await Promise.all(views.map((v) => readCounts(v.sale_id)));
   const sales: LiveSale[] = [];
   for (const [i, view] of views.entries()) {
@@ -161,9 +279,10 @@ function refresh(): Promise<LiveSale[]> {
 export function cachedSaleIndex(maxAgeMs: number = config().SALES_CACHE_MS): LiveSale[] | undefined {
   if (!cache) return undefined;
   const age = Date.now() - cache.at;
-  if (age >= maxAgeMs) return undefined;
+  // Past half its age a read starts; past its age too (the caller then reads for itself, and
+  // shares this read), so that a copy that outlived one slow read is replaced all the same.
   if (age >= maxAgeMs / 2 && !inFlight) refresh().catch((err: unknown) => log.warn('sale list refresh failed', errorFields(err)));
-  return cache.sales;
+  return age < maxAgeMs ? cache.sales : undefined;
 }
 
 /**

@@ -117,14 +117,19 @@ export async function rebuildSale(saleId: string, sale: SaleFromPostgres, live: 
 export const RESIZE_ANSWERS = ['applied', 'below_taken', 'not_loaded'] as const;
 export type ResizeResult = (typeof RESIZE_ANSWERS)[number];
 
+/** How resize-2.lua treats a stock below the units taken: refuse it, only ask, or follow PostgreSQL's commit. */
+export type ResizeMode = 'guard' | 'check' | 'follow';
+
 /** One call of resize-2.lua; `taken` is the units sold, held or pending when it ran. */
 export async function resizeSale(
   saleId: string,
   change: { startsMs: number; endsMs: number; stockTotal: number; expireAt: number },
   client: FlashRedis = redis(),
+  mode: ResizeMode = 'guard',
 ): Promise<{ result: ResizeResult; taken: number }> {
   const k = saleKeys(saleId);
-  const [code, taken] = (await client.runScript('resize', [k.meta, k.stock], [change.startsMs, change.endsMs, change.stockTotal, change.expireAt])) as [number, number];
+  const args = [change.startsMs, change.endsMs, change.stockTotal, change.expireAt, mode];
+  const [code, taken] = (await client.runScript('resize', [k.meta, k.stock], args)) as [number, number];
   return { result: answerOf('resize', RESIZE_ANSWERS, code), taken };
 }
 

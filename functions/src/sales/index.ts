@@ -2,22 +2,15 @@
 import { z } from 'zod';
 import { authenticateAdmin } from '../lib/auth.js';
 import { db, pgCode, PG_CHECK_VIOLATION, PG_EXCLUSION_VIOLATION, withTransaction } from '../lib/db.js';
-import { ApiError } from '../lib/errors.js';
+import { ApiError, isStoreUnavailable } from '../lib/errors.js';
+import { errorFields } from '../lib/log.js';
+import { redis } from '../lib/redis.js';
 import { healthRoute } from '../lib/health.js';
 import { httpFunction, parseBody, type Reply } from '../lib/http.js';
 import { resizeSale } from '../lib/scripts.js';
 import { createSaleSchema, productSchema, updateSaleSchema, windowRule } from './schemas.js';
 import { compareForListing, saleState } from '../lib/sale-state.js';
-import {
-  keysExpireAt,
-  loadSaleIntoRedis,
-  publishSaleView,
-  readSaleIndex,
-  SALE_SELECT,
-  saleViewOf,
-  type LiveSale,
-  type SaleRow,
-} from '../lib/sale-store.js';
+import { followSale, readSaleIndex, SALE_SELECT, saleFromPostgres, type LiveSale, type SaleRow } from '../lib/sale-store.js';
 
 /** How many sales GET /sales lists. */
 export const SALE_LIST_LIMIT = 50;
@@ -73,7 +66,7 @@ export const salesHandler = httpFunction('sales', [
   {
     method: 'POST',
     path: '/sales',
-    handler: async ({ req }) => {
+    handler: async ({ req, log }) => {
       await authenticateAdmin(req);
       const input = parseBody(req, createSaleSchema);
       const saleId = await withTransaction(async (client) => {
@@ -88,11 +81,21 @@ export const salesHandler = httpFunction('sales', [
           .catch(saleConflict);
         const id = inserted.rows[0]?.sale_id;
         if (!id) throw new Error('INSERT returned no sale');
-        // Into Redis before COMMIT: a sale that cannot be sold is not created at all.
-        await loadSaleIntoRedis(id, client);
         return id;
       });
-      return saleReply(201, saleId);
+      // Redis follows the commit: a sale that failed to commit is never on sale. The sale is
+      // created now; if Redis cannot take it yet, the sweeper publishes it (design.md §6).
+      let sale: LiveSale | undefined;
+      try {
+        await followSale(saleId);
+        sale = await liveSale(saleId); // none for a sale ended more than a week ago: never listed
+      } catch (err) {
+        if (!isStoreUnavailable(err)) throw err;
+        log.warn('sale created; Redis did not take it yet, the sweeper will publish it', { sale_id: saleId, ...errorFields(err) });
+      }
+      sale ??= await saleFromPostgres(saleId);
+      if (!sale) throw new Error('a committed sale is missing');
+      return { status: 201, body: saleResponse(sale, Date.now()) };
     },
   },
   {
@@ -101,7 +104,16 @@ export const salesHandler = httpFunction('sales', [
     handler: async ({ req }) => {
       await authenticateAdmin(req);
       const input = parseBody(req, updateSaleSchema);
-      const needsRebuild = await withTransaction(async (client) => {
+      if (input.stock !== undefined) {
+        // Redis counts pending orders that PostgreSQL does not know yet: asked first, outside
+        // any transaction. A take that slips in before the commit is settled by PostgreSQL's
+        // conditional update (resize-2.lua, `follow`).
+        const check = await resizeSale(input.sale_id, { startsMs: 0, endsMs: 0, stockTotal: input.stock, expireAt: 0 }, redis(), 'check');
+        if (check.result === 'below_taken') throw new ApiError('stock_below_sold');
+      }
+      // The row lock is held for PostgreSQL's statements only, each bounded (lock_timeout,
+      // statement_timeout): never across a Redis call.
+      await withTransaction(async (client) => {
         const { rows } = await client.query<SaleRow>(`${SALE_SELECT} WHERE s.sale_id = $1 FOR UPDATE OF s`, [
           input.sale_id,
         ]);
@@ -117,26 +129,22 @@ export const salesHandler = httpFunction('sales', [
         }
         if (newStock < current.sold) throw new ApiError('stock_below_sold');
         const updated = await client
-          .query<SaleRow>(
+          .query(
             `UPDATE flash_sales SET starts_at = $2, ends_at = $3, stock = $4, updated_at = now()
-              WHERE sale_id = $1 RETURNING sale_id`,
+              WHERE sale_id = $1`,
             [input.sale_id, startsAt, endsAt, newStock],
           )
           .catch(saleConflict);
         if (updated.rowCount !== 1) throw new Error('UPDATE touched no sale');
-        // Redis counts pending orders that PostgreSQL does not know yet: it has the last word
-        // on how low the stock may go, and the row lock keeps concurrent updates in line.
-        const resized = await resizeSale(input.sale_id, {
-          startsMs: startsAt.getTime(),
-          endsMs: endsAt.getTime(),
-          stockTotal: newStock,
-          expireAt: keysExpireAt(endsAt),
-        });
-        if (resized.result === 'below_taken') throw new ApiError('stock_below_sold');
-        await publishSaleView(saleViewOf({ ...current, starts_at: startsAt, ends_at: endsAt, stock: newStock }));
-        return resized.result === 'not_loaded';
       });
-      if (needsRebuild) await loadSaleIntoRedis(input.sale_id);
+      // Redis follows the commit. If it cannot now, the change stands in PostgreSQL and the
+      // sweeper applies it; sending the same change again is safe and applies it at once.
+      try {
+        await followSale(input.sale_id);
+      } catch (err) {
+        if (!isStoreUnavailable(err)) throw err;
+        throw new ApiError('unavailable', 'The change is saved, but Redis has not taken it yet; sending it again is safe.');
+      }
       return saleReply(200, input.sale_id);
     },
   },
@@ -164,8 +172,9 @@ export const salesHandler = httpFunction('sales', [
       if (!z.uuid().safeParse(saleId).success) throw new ApiError('not_found', 'No such sale.');
       // Anyone may ask for any id: an unknown one is answered from this instance's copy of the
       // index (at most SALES_CACHE_MS old), never with a fresh read nor a PostgreSQL query. The
-      // index lists every sale (published before its creation commits; rebuilt from
-      // PostgreSQL, by the read itself, when Redis lost it).
+      // index lists every sale until a week after its end (published once its creation commits,
+      // by the sweeper if Redis failed then; rebuilt from PostgreSQL, by the read itself, when
+      // Redis lost it).
       const sale = (await readSaleIndex()).find((s) => s.sale_id === saleId);
       if (!sale) throw new ApiError('not_found', 'No such sale.');
       return { status: 200, body: saleResponse(sale, Date.now()) };

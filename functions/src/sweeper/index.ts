@@ -6,12 +6,12 @@ import { db } from '../lib/db.js';
 import { healthRoute } from '../lib/health.js';
 import { endHold } from '../lib/holds.js';
 import { httpFunction, type RouteContext } from '../lib/http.js';
-import type { Logger } from '../lib/log.js';
+import { errorFields, type Logger } from '../lib/log.js';
 import { parseOrderRecord, redis, saleKeys } from '../lib/redis.js';
 import { repairCounts, settleOrder } from '../lib/scripts.js';
 import { writeFailedOrders } from '../lib/failed-orders.js';
 import type { SettledStatus } from '../lib/order-row.js';
-import { readSaleIndex, type LiveSale } from '../lib/sale-store.js';
+import { readSaleIndex, reconcileSales, type LiveSale } from '../lib/sale-store.js';
 import { taskQueue } from '../lib/task-queue.js';
 
 /** How many orders one pass handles of each kind, so a pass stays short. */
@@ -148,6 +148,9 @@ async function sweepSale(sale: LiveSale, report: SweepReport, log: Logger): Prom
 
 export async function sweep({ log }: Pick<RouteContext, 'log'>): Promise<SweepReport> {
   const report: SweepReport = { holds_expired: await expireLapsedHolds(), redriven: 0, gave_up: 0, settled: 0, repaired: 0 };
+  // Redis follows PostgreSQL's sales: a change whose Redis side failed after its commit, a sale past its keeping.
+  const reconciled = await reconcileSales().catch((err: unknown) => log.warn('sale list reconcile failed', errorFields(err)));
+  if (reconciled) log.warn('sale list reconciled with PostgreSQL', { sales: reconciled });
   const now = Date.now();
   const sales = (await readSaleIndex({ maxAgeMs: 0 })).filter((s) => now - Date.parse(s.ends_at) < SWEEP_AFTER_END_MS);
   for (const sale of sales) await sweepSale(sale, report, log);

@@ -1,0 +1,120 @@
+// The admin's page: a new product with its sale, a sale's stock changed, and every sale's figures.
+import { useState, type FormEvent, type ReactNode } from 'react';
+import { Link } from 'react-router';
+import { allSales, call, type Sale } from '../api';
+import { Field, ProblemLine } from '../components';
+import { problemOf } from '../logic';
+import { usePageTitle, usePolling } from '../polling';
+import { useSession } from '../session';
+
+export function AdminPage({ token }: { token: string }) {
+  const { expire } = useSession();
+  const [sales, setSales] = useState<Sale[]>([]);
+  const [problem, setProblem] = useState<string | null>(null);
+  const [message, setMessage] = useState<ReactNode>(null);
+  const [name, setName] = useState('');
+  const [price, setPrice] = useState('19.99');
+  const [stock, setStock] = useState('10');
+  const [startsIn, setStartsIn] = useState('1');
+  const [minutes, setMinutes] = useState('60');
+  const [hold, setHold] = useState('0');
+  const [updateId, setUpdateId] = useState('');
+  const [newStock, setNewStock] = useState('');
+  usePageTitle('Admin');
+
+  usePolling(
+    async () => {
+      const answer = await allSales();
+      if (answer.status === 200) {
+        setSales(answer.body.sales);
+        setProblem(null);
+      } else setProblem(problemOf(answer) ?? 'Could not load the sales; retrying.');
+    },
+    (visible) => (visible ? 1000 : 10_000),
+    [],
+  );
+
+  const refused = (what: string, answer: { status: number; body: { message?: string } }) => {
+    if (answer.status === 401) expire();
+    setMessage(<span className="error">{what}: {problemOf(answer) ?? answer.body.message ?? 'refused'}</span>);
+  };
+
+  const create = async (e: FormEvent) => {
+    e.preventDefault();
+    setMessage(null);
+    const product = await call<{ product_id: string }>('POST', '/products', { token, body: { name, price_in_cent: Math.round(Number(price) * 100) } });
+    if (product.status !== 201) return refused('Product not created', product);
+    const startsAt = Date.now() + Number(startsIn) * 60_000;
+    const sale = await call<Sale>('POST', '/sales', {
+      token,
+      body: { product_id: product.body.product_id, starts_at: new Date(startsAt).toISOString(), ends_at: new Date(startsAt + Number(minutes) * 60_000).toISOString(), stock: Number(stock), hold_seconds: Number(hold) },
+    });
+    if (sale.status !== 201) return refused('Sale not created', sale);
+    setMessage(<>Sale of {name} created. <Link to={`/sales/${sale.body.sale_id}`}>Open its page</Link></>);
+  };
+
+  const update = async (e: FormEvent) => {
+    e.preventDefault();
+    setMessage(null);
+    const answer = await call<Sale>('POST', '/sales/update', { token, body: { sale_id: updateId, stock: Number(newStock) } });
+    if (answer.status === 200) setMessage(<>Stock changed to {answer.body.stock_total}.</>);
+    else refused('Not changed', answer);
+  };
+
+  return (
+    <section aria-labelledby="page-title">
+      <h1 id="page-title">Admin</h1>
+      <ProblemLine problem={problem} />
+      <div className="admin-forms">
+        <form className="card" onSubmit={create} aria-labelledby="new-sale">
+          <h2 id="new-sale">New product and sale</h2>
+          <Field label="Product name" id="name" value={name} onChange={setName} />
+          <div className="row">
+            <Field label="Price (€)" id="price" type="number" step="0.01" min={0} inputMode="decimal" value={price} onChange={setPrice} />
+            <Field label="Stock" id="stock" type="number" min={0} inputMode="numeric" value={stock} onChange={setStock} />
+          </div>
+          <div className="row">
+            <Field label="Starts in (minutes)" id="starts-in" type="number" inputMode="numeric" value={startsIn} onChange={setStartsIn} />
+            <Field label="Lasts (minutes)" id="minutes" type="number" min={1} inputMode="numeric" value={minutes} onChange={setMinutes} />
+            <Field label="Hold (seconds, 0 = none)" id="hold" type="number" min={0} inputMode="numeric" value={hold} onChange={setHold} />
+          </div>
+          <p><button className="primary" type="submit">Create sale</button></p>
+        </form>
+        <form className="card" onSubmit={update} aria-labelledby="change-stock">
+          <h2 id="change-stock">Change a sale's stock</h2>
+          <div className="field">
+            <label htmlFor="update-sale">Sale</label>
+            <select id="update-sale" value={updateId} onChange={(e) => setUpdateId(e.target.value)} required>
+              <option value="">Choose…</option>
+              {sales.map((s) => <option key={s.sale_id} value={s.sale_id}>{s.product.name}</option>)}
+            </select>
+          </div>
+          <Field label="New stock" id="new-stock" type="number" min={0} inputMode="numeric" value={newStock} onChange={setNewStock} />
+          <p><button type="submit">Change stock</button></p>
+        </form>
+      </div>
+      <p role="status" className="message">{message}</p>
+      <h2 id="figures">Sales and their stock</h2>
+      <div className="table-scroll" role="region" aria-labelledby="figures" tabIndex={0}>
+        <table>
+          <thead><tr><th scope="col">Product</th><th scope="col">State</th><th scope="col">Total</th><th scope="col">Left</th><th scope="col">Held</th><th scope="col">Sold</th></tr></thead>
+          <tbody>
+            {sales.map((s) => {
+              const heldUnits = s.stock_held ?? 0;
+              return (
+                <tr key={s.sale_id} data-sale={s.product.name}>
+                  <th scope="row"><Link to={`/sales/${s.sale_id}`}>{s.product.name}</Link></th>
+                  <td>{s.state}</td>
+                  <td>{s.stock_total}</td>
+                  <td data-col="left">{s.stock_remaining}</td>
+                  <td data-col="held">{heldUnits}</td>
+                  <td data-col="sold">{s.stock_total - s.stock_remaining - heldUnits}</td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      </div>
+    </section>
+  );
+}
