@@ -183,7 +183,7 @@ async function main() {
     postgresPort: 30440,
     database: 'flashsale_bench',
     keyPrefix: 'bench:',
-    adminEmails: 'admin@bench.local',
+    admin: { email: 'admin@bench.local' },
     fresh: true,
     logDir: path.join(ROOT, '.local/bench/logs'),
     sweepEveryMs: 5000,
@@ -217,7 +217,7 @@ async function main() {
       [Date.now(), 400_000],
     );
     userHeaders = users.map((u) => Buffer.from(JSON.stringify({ sub: u.user_id, role: 'user' })).toString('base64url'));
-    const admin = Buffer.from(JSON.stringify({ sub: users[0]?.user_id, role: 'admin' })).toString('base64url');
+    const admin = Buffer.from(JSON.stringify({ sub: stack.admin?.userId, role: 'admin' })).toString('base64url');
     const sales = stack.functionUrls.sales;
     const adminPost = async (p: string, body: unknown) => {
       const answer = await fetch(sales + p, {

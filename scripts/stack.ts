@@ -1,10 +1,12 @@
 // The local stack of docs/design.md §7, from nothing: Redis, PostgreSQL, migrations, every function
 // on its own port under the Functions Framework, the task dispatcher and the gateway.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 import { createGateway } from './gateway.ts';
 import { localSigningKey } from './local/keys.ts';
 import { ensureDatabase, startPostgres } from './local/postgres.ts';
@@ -12,6 +14,8 @@ import { startRedis, type LocalRedis, type RunningService } from './local/redis.
 import { progress, waitFor } from './local/system.ts';
 import { FUNCTION_NAMES, localFunctionPort, type FunctionTarget } from '../functions/src/function-names.ts';
 import { migrate } from '../functions/src/lib/migrate.ts';
+import { scryptParams } from '../functions/src/lib/passwords.ts';
+import { ensureAdminAccount } from './admin.ts';
 import { startDispatcher } from './task-dispatcher.ts';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -34,7 +38,8 @@ export interface StackProfile {
   postgresPort: number;
   database: string;
   keyPrefix: string;
-  adminEmails: string;
+  /** The admin account the stack makes (as scripts/admin.ts would), with `password` or one it generates. */
+  admin?: { email: string; password?: string };
   /** Start from empty data (tests) or keep it across runs (npm start). */
   fresh: boolean;
   /** Where function logs go; undefined: this process's stdout. */
@@ -84,6 +89,8 @@ export interface Stack {
   functionUrls: Record<FunctionName, string>;
   /** The environment every function runs with: the stack's whole configuration. */
   env: Record<string, string>;
+  /** The admin account, when the profile asks for one: its password logs in (POST /users/authenticate). */
+  admin?: { email: string; password: string; userId: string };
   control: StackControl;
   stop(): Promise<void>;
 }
@@ -190,6 +197,12 @@ export async function startStack(profile: StackProfile): Promise<Stack> {
       // Logins too, but as a limit no local crowd reaches rather than none: its per-IP bucket
       // still shows which address the functions took as the client's (cloud-wiring.test.ts).
       LOGIN_RATE_IP_PER_MINUTE: '1000000',
+      SIGNUP_RATE_IP_PER_MINUTE: '1000000',
+      // A laptop signing up and logging in hundreds of test buyers: scrypt at 2^15 (~130 ms a
+      // hash here) rather than the product's 2^17 (~500 ms), and a waiting line no local crowd
+      // fills. Deployments keep the defaults (lib/config.ts).
+      PASSWORD_SCRYPT_LOG2N: '15',
+      PASSWORD_HASH_QUEUE: '100000',
       DATABASE_URL: postgresService.url,
       AUTH_MODE: 'gateway',
       JWT_ISSUER: gatewayUrl,
@@ -197,7 +210,6 @@ export async function startStack(profile: StackProfile): Promise<Stack> {
       JWKS_URL: `${functionUrls.jwks}/.well-known/jwks.json`,
       JWT_PRIVATE_KEY: keys.privateKey,
       JWT_PUBLIC_KEYS: keys.publicKeys,
-      ADMIN_EMAILS: profile.adminEmails,
       CORS_ALLOWED_ORIGINS: `http://localhost:${profile.webPort ?? 5173}`,
       TASK_QUEUE: 'local',
       TASKS_QUEUE: 'orders',
@@ -205,6 +217,8 @@ export async function startStack(profile: StackProfile): Promise<Stack> {
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
       ...profile.extraEnv,
     };
+
+    const admin = profile.admin && (await makeAdmin(postgresService.url, profile.admin, dataDir, Number(env.PASSWORD_SCRYPT_LOG2N)));
 
     const children = new Map<FunctionName, ChildProcess>();
     const stopFunction = async (name: FunctionName) => {
@@ -328,9 +342,36 @@ export async function startStack(profile: StackProfile): Promise<Stack> {
         },
       },
     };
-    return { gatewayUrl, webUrl, functionUrls, env, control, stop };
+    return { gatewayUrl, webUrl, functionUrls, env, admin, control, stop };
   } catch (err) {
     await stop();
     throw err;
+  }
+}
+
+/**
+ * The stack's admin account, made as an operator would (scripts/admin.ts): its password is the
+ * profile's, else the one kept in <data>/admin-password (git-ignored, so a restart of npm start
+ * prints the same one), else a new one written there.
+ */
+async function makeAdmin(
+  databaseUrl: string,
+  wanted: { email: string; password?: string },
+  dataDir: string,
+  log2N: number,
+): Promise<{ email: string; password: string; userId: string }> {
+  const file = path.join(dataDir, 'admin-password');
+  let password = wanted.password || (existsSync(file) ? readFileSync(file, 'utf8').trim() : '');
+  if (!password) {
+    password = randomBytes(12).toString('base64url');
+    writeFileSync(file, `${password}\n`, { mode: 0o600 });
+  }
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const userId = await ensureAdminAccount(client, wanted.email, password, scryptParams(log2N));
+    return { email: wanted.email, password, userId };
+  } finally {
+    await client.end();
   }
 }

@@ -29,7 +29,7 @@ const stack = await startStack({
   postgresPort: 29440,
   database: 'flashsale_stress',
   keyPrefix: 'stress:',
-  adminEmails: '',
+  admin: { email: 'admin@stress.local' },
   fresh: true,
   logDir: path.join(DATA, 'logs'),
   sweepEveryMs: 2000,
@@ -50,7 +50,7 @@ try {
     ttlSeconds: 3600,
   });
   const key = await signingKeyFromSetting((await localSigningKey(path.join(ROOT, '.local'))).privateKey);
-  const admin = await signAccessToken(key, { userId: crypto.randomUUID(), role: 'admin' }, {
+  const admin = await signAccessToken(key, { userId: stack.admin?.userId ?? '', role: 'admin' }, {
     issuer: env.JWT_ISSUER ?? '',
     audience: env.JWT_AUDIENCE ?? '',
     ttlSeconds: 600,

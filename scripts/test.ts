@@ -25,7 +25,7 @@ const stack = await orExplain('npm test', startStack({
   postgresPort: Number(process.env.TEST_POSTGRES_PORT ?? 15440),
   database: 'flashsale_test',
   keyPrefix: 'test:',
-  adminEmails: 'admin@test.local',
+  admin: { email: 'admin@test.local' },
   sweepEveryMs: 1000,
   webPort: Number(process.env.TEST_WEB_PORT ?? 18173),
   given: serversFromEnv(),
@@ -46,7 +46,8 @@ const code = await new Promise<number>((resolve) => {
       TEST_GATEWAY_URL: stack.gatewayUrl,
       TEST_WEB_URL: stack.webUrl ?? '',
       TEST_FUNCTION_URLS: JSON.stringify(stack.functionUrls),
-      TEST_ADMIN_EMAIL: 'admin@test.local',
+      TEST_ADMIN_EMAIL: stack.admin?.email ?? '',
+      TEST_ADMIN_PASSWORD: stack.admin?.password ?? '',
     },
   });
   child.on('exit', (exitCode, signal) => resolve(exitCode ?? (signal ? 1 : 0)));

@@ -91,12 +91,10 @@ export async function buyer(): Promise<{ userId: string; token: string }> {
 }
 
 let adminToken: Promise<string> | undefined;
-/** The admin of ADMIN_EMAILS, signed up and logged in through the API. */
+/** The stack's admin account (scripts/stack.ts makes it as `npm run admin` would), logged in through the API. */
 export function admin(): Promise<string> {
   adminToken ??= (async () => {
-    const credentials = { email: required('TEST_ADMIN_EMAIL'), password: 'admin-password-1' };
-    const signup = await api('POST', '/users', { body: credentials });
-    if (signup.status !== 201 && signup.status !== 409) throw new Error(`admin signup: ${signup.status}`);
+    const credentials = { email: required('TEST_ADMIN_EMAIL'), password: required('TEST_ADMIN_PASSWORD') };
     const login = await api<{ token: string }>('POST', '/users/authenticate', { body: credentials });
     if (login.status !== 200) throw new Error(`admin login: ${login.status}`);
     return login.body.token;

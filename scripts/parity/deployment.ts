@@ -17,7 +17,6 @@ export interface ParityValues {
   /** The token issuer: the gateway's own URL. */
   jwtIssuer: string;
   corsAllowedOrigins: string[];
-  adminEmails: string[];
   /** The values of the secrets Terraform creates, by environment variable. */
   secrets: { DATABASE_URL: string; REDIS_URL: string; JWT_PRIVATE_KEY: string };
   jwtPublicKeyPem: string;
@@ -64,7 +63,6 @@ export async function parityDeployment(values: ParityValues): Promise<ParityDepl
     project_id: values.projectId,
     region: values.region,
     jwt_issuer: values.jwtIssuer,
-    admin_emails: values.adminEmails,
     cors_allowed_origins: values.corsAllowedOrigins,
   }, { allowResources: true });
   const flashSaleInputs = childModuleInputs(devRoot, 'flash_sale');

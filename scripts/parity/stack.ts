@@ -26,7 +26,6 @@ export interface ParityProfile {
   redisPort: number;
   postgresPort: number;
   keyPrefix: string;
-  adminEmail: string;
   sweepEveryMs: number;
   logDir: string;
 }
@@ -73,7 +72,6 @@ export async function startParityStack(profile: ParityProfile): Promise<ParitySt
       ...PROJECT,
       jwtIssuer: gatewayUrl,
       corsAllowedOrigins: ['http://localhost:5173'],
-      adminEmails: [profile.adminEmail],
       secrets: { DATABASE_URL: postgres.url, REDIS_URL: redis.url, JWT_PRIVATE_KEY: jwtPrivateKey },
       jwtPublicKeyPem: await exportSPKI(pair.publicKey),
     });

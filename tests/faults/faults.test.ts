@@ -45,7 +45,7 @@ before(async () => {
     postgresPort: 25440,
     database: 'flashsale_faults',
     keyPrefix: KEY_PREFIX,
-    adminEmails: 'admin@test.local',
+    admin: { email: 'admin@test.local' },
     fresh: true,
     logDir: path.join(ROOT, '.local/faults/logs'),
     sweepEveryMs: 1000,
@@ -55,7 +55,8 @@ before(async () => {
   Object.assign(process.env, stack.env, {
     TEST_GATEWAY_URL: stack.gatewayUrl,
     TEST_FUNCTION_URLS: JSON.stringify(stack.functionUrls),
-    TEST_ADMIN_EMAIL: 'admin@test.local',
+    TEST_ADMIN_EMAIL: stack.admin?.email,
+    TEST_ADMIN_PASSWORD: stack.admin?.password,
   });
   redis = new Redis(stack.env.REDIS_URL ?? '', { keyPrefix: KEY_PREFIX, maxRetriesPerRequest: 1 });
   redis.on('error', () => undefined);

@@ -7,7 +7,8 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { ROOT } from '../../scripts/stack.ts';
 import { startParityStack, type ParityStack } from '../../scripts/parity/stack.ts';
-import { api, closeHelpers, eventually } from '../helpers.ts';
+import { setRole } from '../../scripts/admin.ts';
+import { api, closeHelpers, database, eventually } from '../helpers.ts';
 
 const ADMIN = 'admin@parity.local';
 let stack: ParityStack;
@@ -18,7 +19,6 @@ before(async () => {
     redisPort: 27390,
     postgresPort: 27440,
     keyPrefix: 'parity:',
-    adminEmail: ADMIN,
     sweepEveryMs: 1000,
     logDir: path.join(ROOT, '.local/parity/logs'),
   });
@@ -30,9 +30,11 @@ after(async () => {
   await stack?.stop();
 });
 
-async function signUpAndLogIn(email: string): Promise<string> {
+async function signUpAndLogIn(email: string, grantAdmin = false): Promise<string> {
   const created = await api('POST', '/users', { body: { email, password: 'parity-password' } });
   assert.equal(created.status, 201, JSON.stringify(created.body));
+  // An admin is made as an operator makes one (npm run admin -- grant), against this run's database.
+  if (grantAdmin) await setRole(database(), email, 'admin');
   const login = await api<{ token: string }>('POST', '/users/authenticate', { body: { email, password: 'parity-password' } });
   assert.equal(login.status, 200, JSON.stringify(login.body));
   return login.body.token;
@@ -65,7 +67,7 @@ let admin: string;
 let productNow: string;
 
 test('sign up, log in, buy and see it confirmed, all through the wiring terraform/ describes', async () => {
-  admin = await signUpAndLogIn(ADMIN);
+  admin = await signUpAndLogIn(ADMIN, true);
   productNow = await saleOf(admin, 0);
   const buyer = await signUpAndLogIn('buyer@parity.local');
   const order = await api<{ order_id: string; status: string }>('POST', '/orders', { token: buyer, body: { product_id: productNow } });

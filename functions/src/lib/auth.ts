@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import { z } from 'zod';
 import { config } from './config.js';
+import { db } from './db.js';
 import { ApiError } from './errors.js';
 import { TOKEN_ALGORITHM } from './keys.js';
 
@@ -100,8 +101,15 @@ export function authenticate(req: IncomingMessage): Principal | Promise<Principa
   return bearerVerifier(bearerToken(req)).then((verified) => verified.principal);
 }
 
+/**
+ * An admin: the token says so (its role is the database's at its login) and the database still
+ * does, so that `npm run admin -- revoke` takes effect at once rather than when the token expires.
+ * One primary-key read per admin call; admin calls are few and never on the purchase path.
+ */
 export async function authenticateAdmin(req: IncomingMessage): Promise<Principal> {
   const principal = await authenticate(req);
   if (principal.role !== 'admin') throw new ApiError('forbidden', 'Only an admin can do this.');
+  const { rows } = await db().query<{ role: string }>('SELECT role FROM users WHERE user_id = $1', [principal.userId]);
+  if (rows[0]?.role !== 'admin') throw new ApiError('forbidden', 'This account is no longer an admin.');
   return principal;
 }

@@ -2,16 +2,6 @@
 import { z } from 'zod';
 import { isPrivateKeySetting, publicKeyPems } from './keys.js';
 
-const commaList = z
-  .string()
-  .default('')
-  .transform((s) =>
-    s
-      .split(',')
-      .map((e) => e.trim().toLowerCase())
-      .filter((e) => e.length > 0),
-  );
-
 /** Browser origins (scheme://host[:port]), compared as browsers send them: lower case, no trailing slash. */
 const originList = z
   .string()
@@ -68,7 +58,6 @@ export const configSchema = z.object({
   TOKEN_TTL_SECONDS: positiveInt(3600),
   /** Origins whose browsers may call the API (CORS), comma-separated; default: the local web client. */
   CORS_ALLOWED_ORIGINS: originList,
-  ADMIN_EMAILS: commaList,
   /** `local`: BullMQ on the same Redis; `cloud-tasks`: Google Cloud Tasks. */
   TASK_QUEUE: z.enum(['local', 'cloud-tasks']).default('local'),
   TASKS_PROJECT: z.string().default(''),
@@ -104,6 +93,12 @@ export const configSchema = z.object({
   /** POST /users/authenticate attempts per email and per client IP, per minute (0: no limit). */
   LOGIN_RATE_EMAIL_PER_MINUTE: z.coerce.number().min(0).default(10),
   LOGIN_RATE_IP_PER_MINUTE: z.coerce.number().min(0).default(120),
+  /** Sign-ups and password checks (functions/src/users): POST /users per client IP per minute (0: no limit)… */
+  SIGNUP_RATE_IP_PER_MINUTE: z.coerce.number().min(0).default(10),
+  /** …scrypt's cost, N = 2^this (17: OWASP's floor), and hashes at once per instance, then waiting, then 503. */
+  PASSWORD_SCRYPT_LOG2N: z.coerce.number().int().min(10).max(20).default(17),
+  PASSWORD_HASH_CONCURRENCY: positiveInt(2),
+  PASSWORD_HASH_QUEUE: z.coerce.number().int().min(0).default(32),
   IDEMPOTENCY_TTL_SECONDS: positiveInt(24 * 3600),
   /** The sweeper enqueues an order again when it is still pending after this long… */
   PENDING_REDRIVE_AFTER_MS: positiveInt(15_000),

@@ -127,5 +127,10 @@ export function loginRateKeys(email: string, clientIp: string) {
   return { email: `fs:{login}:rate:email:${email.toLowerCase()}`, ip: `fs:{login}:rate:ip:${clientIp}` };
 }
 
+/** Sign-ups per client IP. */
+export function signupRateKey(clientIp: string): string {
+  return `fs:{signup}:rate:ip:${clientIp}`;
+}
+
 /** The published list of sales: sale_id -> JSON of the sale's static view. */
 export const SALE_INDEX_KEY = 'fs:sales';

@@ -2,7 +2,7 @@
 // the order its header lists them) and its answer codes named once, as BullMQ names its own.
 import { randomUUID } from 'node:crypto';
 import type { SettledStatus } from './order-row.js';
-import { attemptKeys, idempotencyClaimKey, loginRateKeys, redis, saleKeys, type FlashRedis, type ScriptName } from './redis.js';
+import { attemptKeys, idempotencyClaimKey, loginRateKeys, redis, saleKeys, signupRateKey, type FlashRedis, type ScriptName } from './redis.js';
 
 /** A script's code as its answer; a code the script does not have is a bug, never an answer. */
 function answerOf<A extends string>(script: ScriptName, answers: readonly A[], code: unknown): A {
@@ -190,4 +190,10 @@ export async function limitLogin(
 ): Promise<number> {
   const k = loginRateKeys(email, clientIp);
   return Number(await client.runScript('rate-limit', [k.email, k.ip], [limits.emailIntervalMs, limits.emailBurst, limits.ipIntervalMs, limits.ipBurst]));
+}
+
+/** One call of rate-limit-2.lua on a sign-up: its client IP is the only subject; the ms to wait, 0 when allowed. */
+export async function limitSignup(clientIp: string, limits: { intervalMs: number; burst: number }, client: FlashRedis = redis()): Promise<number> {
+  const key = signupRateKey(clientIp);
+  return Number(await client.runScript('rate-limit', [key, key], [limits.intervalMs, limits.burst, 0, 1]));
 }

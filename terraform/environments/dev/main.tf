@@ -6,7 +6,6 @@ module "flash_sale" {
   name                     = "flash-sale-dev"
   jwt_issuer               = var.jwt_issuer
   jwt_previous_public_keys = var.jwt_previous_public_keys
-  admin_emails             = var.admin_emails
   cors_allowed_origins     = var.cors_allowed_origins
   # Where the sale-day alerts go (README, Operating a sale).
   alert_notification_channels = var.alert_notification_channels

@@ -14,12 +14,6 @@ variable "jwt_issuer" {
   type        = string
 }
 
-variable "admin_emails" {
-  description = "Emails of the users who administer products and sales."
-  type        = list(string)
-  default     = []
-}
-
 variable "cors_allowed_origins" {
   description = "Origins a browser may call the API from (the web client's https address)."
   type        = list(string)

@@ -97,7 +97,6 @@ module "functions" {
   # The current key first; previous ones stay listed for a token lifetime after a rotation.
   jwt_public_keys      = join("", concat([tls_private_key.jwt.public_key_pem], var.jwt_previous_public_keys))
   cors_allowed_origins = var.cors_allowed_origins
-  admin_emails         = var.admin_emails
   settings             = var.settings
   secrets = {
     database_url = module.data.database_url_secret

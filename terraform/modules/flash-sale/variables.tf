@@ -26,12 +26,6 @@ variable "jwt_issuer" {
   }
 }
 
-variable "admin_emails" {
-  description = "Emails of the users who administer products and sales."
-  type        = list(string)
-  default     = []
-}
-
 variable "functions_source_dir" {
   description = "The functions workspace to deploy."
   type        = string

@@ -28,7 +28,6 @@ locals {
 
   # The functions that use Redis and PostgreSQL (stores = true).
   stores = {
-    ADMIN_EMAILS          = join(",", var.admin_emails)
     REDIS_TLS_CA          = var.redis_ca
     DATABASE_CA           = var.database_ca
     MIGRATE_ON_START      = "true"

@@ -31,11 +31,6 @@ variable "cors_allowed_origins" {
   type        = list(string)
 }
 
-variable "admin_emails" {
-  description = "Users who get role admin at login (ADMIN_EMAILS)."
-  type        = list(string)
-}
-
 variable "redis_ca" {
   description = "Memorystore's server CAs, PEM, all of them (several during a rotation)."
   type        = string

@@ -27,7 +27,6 @@ module "env" {
   region               = var.region
   jwt                  = var.jwt
   cors_allowed_origins = var.cors_allowed_origins
-  admin_emails         = var.admin_emails
   redis_ca             = var.redis_ca
   database_ca          = var.database_ca
   queue_name           = var.queue.name

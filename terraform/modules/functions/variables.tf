@@ -146,12 +146,6 @@ variable "jwt" {
   })
 }
 
-variable "admin_emails" {
-  description = "Users who get role admin at login (not secret, but not committed: pass it per environment)."
-  type        = list(string)
-  default     = []
-}
-
 variable "settings" {
   description = "Further settings of functions/src/lib/config.ts for every function (rate limits, bounds)."
   type        = map(string)
