@@ -7,6 +7,7 @@ import { errorFields } from '../lib/log.js';
 import { redis } from '../lib/redis.js';
 import { healthRoute } from '../lib/health.js';
 import { httpFunction, parseBody, type Reply } from '../lib/http.js';
+import { publishSale } from '../lib/live-view.js';
 import { resizeSale } from '../lib/scripts.js';
 import { createSaleSchema, productSchema, updateSaleSchema, windowRule } from './schemas.js';
 import { compareForListing, saleState } from '../lib/sale-state.js';
@@ -95,6 +96,7 @@ export const salesHandler = httpFunction('sales', [
       }
       sale ??= await saleFromPostgres(saleId);
       if (!sale) throw new Error('a committed sale is missing');
+      void publishSale(saleId);
       return { status: 201, body: saleResponse(sale, Date.now()) };
     },
   },
@@ -145,6 +147,7 @@ export const salesHandler = httpFunction('sales', [
         if (!isStoreUnavailable(err)) throw err;
         throw new ApiError('unavailable', 'The change is saved, but Redis has not taken it yet; sending it again is safe.');
       }
+      void publishSale(input.sale_id);
       return saleReply(200, input.sale_id);
     },
   },

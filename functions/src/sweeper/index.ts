@@ -6,6 +6,7 @@ import { db } from '../lib/db.js';
 import { healthRoute } from '../lib/health.js';
 import { endHold } from '../lib/holds.js';
 import { httpFunction, type RouteContext } from '../lib/http.js';
+import { publishSales } from '../lib/live-view.js';
 import { errorFields, type Logger } from '../lib/log.js';
 import { parseOrderRecord, redis, saleKeys } from '../lib/redis.js';
 import { repairCounts, settleOrder } from '../lib/scripts.js';
@@ -154,6 +155,7 @@ export async function sweep({ log }: Pick<RouteContext, 'log'>): Promise<SweepRe
   const now = Date.now();
   const sales = (await readSaleIndex({ maxAgeMs: 0 })).filter((s) => now - Date.parse(s.ends_at) < SWEEP_AFTER_END_MS);
   for (const sale of sales) await sweepSale(sale, report, log);
+  await publishSales(sales.map((s) => s.sale_id));
   // Anything but expiring holds means something went wrong upstream: say it louder.
   if (report.redriven + report.gave_up + report.settled + report.repaired > 0) log.warn('sweep finished what was left', { ...report });
   else if (report.holds_expired > 0) log.info('sweep', { ...report });

@@ -14,3 +14,8 @@ output "deployment" {
     function_service_accounts = module.flash_sale.function_service_accounts
   }
 }
+
+output "web" {
+  description = "The web client's Hosting site and Firebase config (npm run deploy:web reads it)."
+  value       = module.flash_sale.web
+}

@@ -36,3 +36,16 @@ output "function_service_accounts" {
   description = "Each function's service account, and the build's."
   value       = module.functions.service_accounts
 }
+
+output "web" {
+  description = "What `npm run deploy:web` builds the client with: the Hosting site, its origins, and the Firebase web config (none of it secret)."
+  value = {
+    hosting_site     = google_firebase_hosting_site.web.site_id
+    origins          = local.hosting_origins
+    firebase_project = var.project_id
+    api_key          = data.google_firebase_web_app_config.web.api_key
+    app_id           = google_firebase_web_app.web.app_id
+    auth_domain      = data.google_firebase_web_app_config.web.auth_domain
+    firestore        = google_firestore_database.live_view.name
+  }
+}
