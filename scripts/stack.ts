@@ -115,7 +115,7 @@ export async function healthy(url: string): Promise<boolean> {
  * Firestore's part locally (the sales' live view): the Node emulator on the Redis port + 2,
  * unless LOCAL_FIRESTORE=off (then the functions publish nothing, as with no Firestore).
  */
-async function startFirestoreEmulator(port: number, logDir?: string): Promise<{ env: Record<string, string>; stop(): Promise<void> }> {
+export async function startFirestoreEmulator(port: number, logDir?: string): Promise<{ env: Record<string, string>; stop(): Promise<void> }> {
   if (process.env.LOCAL_FIRESTORE === 'off') return { env: {}, stop: async () => undefined };
   const child = spawn(process.execPath, [path.join(ROOT, 'scripts/local/firestore-emulator.mjs')], {
     env: { ...process.env, PORT: String(port) },
