@@ -124,6 +124,20 @@ describe('the sale page follows a subscription when one is configured', () => {
     await vi.advanceTimersByTimeAsync(5_000);
     expect(fetchSale).toHaveBeenCalledTimes(3);
   });
+
+  test('polls meanwhile when the subscription says nothing at all, and stops at its first document', async () => {
+    const { subscribe, calls } = fakeSnapshots();
+    const fetchSale = fetcher(() => ({ status: 200, body: sale(10, Date.now() - T0) }));
+    followSale('s1', { ...opts, subscribe, fetchSale, firstSnapshotWithinMs: 5_000 });
+    await vi.advanceTimersByTimeAsync(4_900);
+    expect(fetchSale).toHaveBeenCalledTimes(1);
+    await vi.advanceTimersByTimeAsync(2_200);
+    expect(fetchSale).toHaveBeenCalledTimes(3);
+    calls[0]?.next(doc(5, 60_000));
+    expect(last()).toMatchObject({ live: true, sale: { stock_remaining: 5 } });
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(fetchSale).toHaveBeenCalledTimes(3);
+  });
 });
 
 describe('without a subscription', () => {

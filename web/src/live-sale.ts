@@ -40,6 +40,8 @@ export interface FollowOptions {
   /** How long between polls, by whether the page is seen. */
   everyMs?: (visible: boolean) => number;
   visible?: () => boolean;
+  /** Poll meanwhile when the subscription has said nothing this long (an SDK offline retries quietly). */
+  firstSnapshotWithinMs?: number;
 }
 
 export function saleFromDoc(doc: LiveSaleDoc): Sale {
@@ -73,6 +75,7 @@ export function followSale(saleId: string, options: FollowOptions): () => void {
   let polling = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let unsubscribe: (() => void) | undefined;
+  let watchdog: ReturnType<typeof setTimeout> | undefined;
 
   const update = (change: Partial<LiveSaleState>) => {
     state = { ...state, ...change };
@@ -112,17 +115,20 @@ export function followSale(saleId: string, options: FollowOptions): () => void {
       saleId,
       (doc) => {
         if (stopped) return;
+        clearTimeout(watchdog);
         if (!doc) return startPolling(); // not published (yet): the API has the figures
         stopPolling();
         take(saleFromDoc(doc), true);
       },
       () => {
         if (stopped) return;
+        clearTimeout(watchdog);
         unsubscribe?.();
         update({ live: false });
         startPolling();
       },
     );
+    watchdog = setTimeout(startPolling, options.firstSnapshotWithinMs ?? 5_000);
     void pollOnce();
   } else {
     polling = true;
@@ -136,6 +142,7 @@ export function followSale(saleId: string, options: FollowOptions): () => void {
   if (typeof document !== 'undefined') document.addEventListener('visibilitychange', onVisible);
   return () => {
     stopped = true;
+    clearTimeout(watchdog);
     stopPolling();
     unsubscribe?.();
     if (typeof document !== 'undefined') document.removeEventListener('visibilitychange', onVisible);
