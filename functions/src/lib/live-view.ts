@@ -161,11 +161,21 @@ export function publishSale(saleId: string): Promise<void> {
   return written;
 }
 
-/** The sweeper's pass: every sale's document written again (a deleted or stale one repaired). */
+/** The sweeper rewrites a sale's document at most this often (Cloud Scheduler calls it every minute). */
+export const REPAIR_EVERY_MS = 10_000;
+const repairedAt = new Map<string, number>();
+
+/**
+ * The sweeper's pass: every sale's document written again (a deleted or stale one repaired),
+ * each at most every REPAIR_EVERY_MS (the local stack sweeps every second or three).
+ */
 export async function publishSales(saleIds: readonly string[]): Promise<void> {
   if (!liveViewEnabled()) return;
+  const now = Date.now();
+  const due = saleIds.filter((id) => now - (repairedAt.get(id) ?? -Infinity) >= REPAIR_EVERY_MS);
+  for (const id of due) repairedAt.set(id, now);
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, AWAIT_AT_MOST_MS)));
-  await Promise.race([Promise.all(saleIds.map((id) => publishSale(id))), late]);
+  await Promise.race([Promise.all(due.map((id) => publishSale(id))), late]);
   clearTimeout(timer);
 }
