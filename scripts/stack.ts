@@ -118,6 +118,33 @@ export async function healthy(url: string): Promise<boolean> {
   }
 }
 
+/**
+ * Firestore's part locally (the sales' live view): the Node emulator on the Redis port + 2,
+ * unless LOCAL_FIRESTORE=off (then the functions publish nothing, as with no Firestore).
+ */
+export async function startFirestoreEmulator(port: number, logDir?: string): Promise<{ env: Record<string, string>; stop(): Promise<void> }> {
+  if (process.env.LOCAL_FIRESTORE === 'off') return { env: {}, stop: async () => undefined };
+  const child = spawn(process.execPath, [path.join(ROOT, 'scripts/local/firestore-emulator.mjs')], {
+    env: { ...process.env, PORT: String(port) },
+    stdio: ['ignore', 'pipe', logDir ? 'pipe' : 'inherit'],
+  });
+  if (logDir) child.stderr?.pipe(createWriteStream(path.join(logDir, 'firestore-emulator.log'), { flags: 'a' }));
+  await new Promise<void>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`the Firestore emulator exited (${code}) on port ${port}`)));
+    child.stdout?.once('data', () => resolve());
+  });
+  return {
+    // No metadata server here: without this, Google's auth library looks for one first.
+    env: { FIRESTORE_EMULATOR_HOST: `127.0.0.1:${port}`, FIRESTORE_PROJECT_ID: 'demo-flash-sale', METADATA_SERVER_DETECTION: 'none' },
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      const gone = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await gone;
+    },
+  };
+}
+
 /** Cloud Scheduler's part locally: POST the sweeper every `everyMs`, one pass at a time. */
 function startSweepLoop(url: string, everyMs: number): { stop(): void; pause(): Promise<void>; resume(): void } {
   let pass: Promise<unknown> | undefined;
@@ -181,6 +208,8 @@ export async function startStack(profile: StackProfile): Promise<Stack> {
       RunningService & { start(): Promise<void> },
     ];
     await migrate(postgresService.url, (m) => progress(`migrations: ${m}`));
+    const firestore = await startFirestoreEmulator(profile.redisPort + 2, profile.logDir);
+    stops.push({ what: 'the Firestore emulator', stop: () => firestore.stop() });
 
     const functionUrls = Object.fromEntries(
       FUNCTION_NAMES.map((name) => [name, `http://127.0.0.1:${localFunctionPort(profile.gatewayPort, name)}`]),
@@ -215,6 +244,7 @@ export async function startStack(profile: StackProfile): Promise<Stack> {
       TASKS_QUEUE: 'orders',
       WORKER_URL: `${functionUrls['order-worker']}/`,
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+      ...firestore.env,
       ...profile.extraEnv,
     };
 

@@ -16,7 +16,7 @@ import { startPostgres } from '../local/postgres.ts';
 import { startRedis } from '../local/redis.ts';
 import { progress, waitFor } from '../local/system.ts';
 import { isFunctionTarget, localFunctionPort } from '../../functions/src/function-names.ts';
-import { healthy, ROOT, spawnFunction, type FunctionName } from '../stack.ts';
+import { healthy, ROOT, spawnFunction, startFirestoreEmulator, type FunctionName } from '../stack.ts';
 import { startCloudTasksStandin, type CloudTasksStandin } from './cloud-tasks.ts';
 import { parityDeployment, type ParityDeployment } from './deployment.ts';
 import { createGoogleIdentity, createPlatform, type Platform } from './platform.ts';
@@ -62,6 +62,9 @@ export async function startParityStack(profile: ParityProfile): Promise<ParitySt
       startPostgres({ port: profile.postgresPort, dir: path.join(dataDir, 'postgres'), database: 'flashsale' }),
     ]);
     stops.push({ what: 'Redis', stop: () => redis.stop() }, { what: 'PostgreSQL', stop: () => postgres.stop() });
+    // Firestore's stand-in for the live view (the functions Terraform gives FIRESTORE_PROJECT_ID).
+    const firestore = await startFirestoreEmulator(profile.redisPort + 2, profile.logDir);
+    stops.push({ what: 'the Firestore emulator', stop: () => firestore.stop() });
 
     // What the apply creates: the JWT key (tls_private_key) and the secrets' values.
     const pair = await generateKeyPair('ES256', { extractable: true });
@@ -116,6 +119,7 @@ export async function startParityStack(profile: ParityProfile): Promise<ParitySt
         ...fn.env,
         // Where this machine's stand-ins are, and this run's key prefix: the only additions.
         TASKS_API_ENDPOINT: `${tasks.endpoint.host}:${tasks.endpoint.port}`,
+        ...(fn.env.FIRESTORE_PROJECT_ID ? { FIRESTORE_EMULATOR_HOST: firestore.env.FIRESTORE_EMULATOR_HOST ?? '' } : {}),
         REDIS_KEY_PREFIX: profile.keyPrefix,
         LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
         // No metadata server here: google-auth-library would probe for one (and warn) at start.

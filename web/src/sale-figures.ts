@@ -1,10 +1,10 @@
 // The one place the sale page's figures come from (stock left, held, the window, the server's
-// clock). Today it polls GET /sales/{sale_id}; a live subscription (the sale's Firestore
-// document) replaces the polling here, and nothing else of the page changes.
+// clock): the sale's Firestore document when the build has Firebase, else GET /sales/{sale_id}
+// polled (live-sale.ts); nothing else of the page knows which.
 import { useState } from 'react';
-import { call, type Sale } from './api';
-import { clockOffset, pollEveryMs, problemOf } from './logic';
-import { usePolling } from './polling';
+import type { Sale } from './api';
+import { useLiveSale } from './live-sale';
+import { problemOf } from './logic';
 
 export interface SaleFigures {
   sale: Sale | null;
@@ -19,21 +19,10 @@ export interface SaleFigures {
 }
 
 export function useSaleFigures(saleId: string): SaleFigures {
-  const [figures, setFigures] = useState<SaleFigures>({ sale: null, offsetMs: 0, missing: false, problem: null, updatedAtMs: null });
-  usePolling(
-    async () => {
-      const answer = await call<Sale>('GET', `/sales/${encodeURIComponent(saleId)}`);
-      const now = Date.now();
-      if (answer.status === 200) {
-        setFigures({ sale: answer.body, offsetMs: clockOffset(answer.body.server_time, now), missing: false, problem: null, updatedAtMs: now });
-      } else if (answer.status === 404) {
-        setFigures((f) => ({ ...f, sale: null, missing: true, problem: null }));
-      } else {
-        setFigures((f) => ({ ...f, problem: problemOf(answer) ?? 'Could not update the figures; retrying.' }));
-      }
-    },
-    pollEveryMs,
-    [saleId],
+  const [problem, setProblem] = useState<string | null>(null);
+  // Live from the sale's Firestore document when the build has Firebase, else polled (live-sale.ts).
+  const live = useLiveSale(saleId, (answer) =>
+    setProblem(answer.status === 200 || answer.status === 404 ? null : (problemOf(answer) ?? 'Could not update the figures; retrying.')),
   );
-  return figures;
+  return { sale: live.sale, offsetMs: live.offset, missing: live.missing, problem, updatedAtMs: live.updatedAtMs };
 }

@@ -114,6 +114,12 @@ export const configSchema = z.object({
     .transform((v) => v === 'true'),
   /** How long the in-process copy of the sale list is trusted. */
   SALES_CACHE_MS: z.coerce.number().int().min(0).max(1000).default(500),
+  /**
+   * The Firestore project of the sales' live view (lib/live-view.ts); empty: no live view.
+   * FIRESTORE_EMULATOR_HOST (read by the client itself) points it at an emulator.
+   */
+  FIRESTORE_PROJECT_ID: z.string().default(''),
+  FIRESTORE_DATABASE_ID: z.string().min(1).default('(default)'),
 });
 
 /** URL parameters through which pg-connection-string replaces a pool's whole `ssl` option. */

@@ -7,6 +7,7 @@ import { healthRoute } from '../lib/health.js';
 import { endHold } from '../lib/holds.js';
 import { httpFunction, parseBody, type RouteHandler } from '../lib/http.js';
 import { countFinalOutcome, countMetric } from '../lib/metrics.js';
+import { publishSale } from '../lib/live-view.js';
 import { settleOrder } from '../lib/scripts.js';
 import { holdExpirySchema, orderTaskSchema, TASK_HEADERS, taskPath } from '../lib/task-queue-port.js';
 import { taskQueue } from '../lib/task-queue.js';
@@ -30,6 +31,7 @@ const persistOrderTask: RouteHandler = async ({ req, log }) => {
   const outcome = await retryable(() => batcher.persist(task), log);
   // PostgreSQL has decided; now Redis learns it, and a failed order gives its token back once.
   const inRedis = await settleOrder(task, outcome.status);
+  void publishSale(task.sale_id);
   if (outcome.status === 'reserved' && outcome.expires_at) {
     // Also on a duplicate delivery: the first may have died before this line (same name: a no-op).
     await (await taskQueue()).enqueue({
@@ -60,6 +62,7 @@ const persistOrderTask: RouteHandler = async ({ req, log }) => {
 const expireHoldTask: RouteHandler = async ({ req, log }) => {
   const task = parseBody(req, holdExpirySchema);
   const outcome = await retryable(() => endHold(task.order_id, 'expire'), log);
+  if (outcome.result === 'expired') void publishSale(task.sale_id);
   if (outcome.result === 'not_due') throw new ApiError('unavailable', 'The hold has not run out yet; retry.');
   if (outcome.result === 'not_found') {
     log.warn('expiry of an order that is not written', { order_id: task.order_id });

@@ -2,6 +2,7 @@
 // PostgreSQL transaction; here each outcome becomes the buyer's answer.
 import { ApiError } from '../lib/errors.js';
 import { endHold } from '../lib/holds.js';
+import { publishSale } from '../lib/live-view.js';
 import type { Order } from '../lib/order-row.js';
 import { fakePaymentProvider, type PaymentProvider } from './payments.js';
 import { redisOrderById } from './read.js';
@@ -28,6 +29,7 @@ export async function checkout(orderId: string, userId: string, paymentToken: st
       return { paymentToken: paymentToken ?? null, reference: paid.reference };
     },
   });
+  if (outcome.result === 'done' || outcome.result === 'expired') void publishSale(outcome.order.sale_id);
   switch (outcome.result) {
     case 'done':
       return orderFromRow(outcome.order);
@@ -44,6 +46,7 @@ export async function checkout(orderId: string, userId: string, paymentToken: st
 /** DELETE /orders/{order_id}: gives the held unit back. */
 export async function cancel(orderId: string, userId: string): Promise<Order> {
   const outcome = await endHold(orderId, 'cancel', { userId });
+  if (outcome.result === 'done' || outcome.result === 'expired') void publishSale(outcome.order.sale_id);
   switch (outcome.result) {
     case 'done':
       return orderFromRow(outcome.order);

@@ -9,6 +9,7 @@ import { healthRoute } from '../lib/health.js';
 import { httpFunction, parseBody, parseInput, type Reply } from '../lib/http.js';
 import { adminReadRoutes } from './admin-reads.js';
 import { saleListQuerySchema, salePage } from './list.js';
+import { publishSale } from '../lib/live-view.js';
 import { resizeSale } from '../lib/scripts.js';
 import { createSaleSchema, productSchema, updateSaleSchema, windowRule } from './schemas.js';
 import { saleState } from '../lib/sale-state.js';
@@ -94,6 +95,7 @@ export const salesHandler = httpFunction('sales', [
       }
       sale ??= await saleFromPostgres(saleId);
       if (!sale) throw new Error('a committed sale is missing');
+      void publishSale(saleId);
       return { status: 201, body: saleResponse(sale, Date.now()) };
     },
   },
@@ -144,6 +146,7 @@ export const salesHandler = httpFunction('sales', [
         if (!isStoreUnavailable(err)) throw err;
         throw new ApiError('unavailable', 'The change is saved, but Redis has not taken it yet; sending it again is safe.');
       }
+      void publishSale(input.sale_id);
       return saleReply(200, input.sale_id);
     },
   },

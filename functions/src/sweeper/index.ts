@@ -16,6 +16,7 @@ import { writeFailedOrders } from '../lib/failed-orders.js';
 import { healthRoute } from '../lib/health.js';
 import { endHold } from '../lib/holds.js';
 import { httpFunction, type RouteContext } from '../lib/http.js';
+import { publishSales } from '../lib/live-view.js';
 import { errorFields, type Logger } from '../lib/log.js';
 import { countMetric, setGauges } from '../lib/metrics.js';
 import type { SettledStatus } from '../lib/order-row.js';
@@ -275,6 +276,7 @@ export async function sweep({ log }: Pick<RouteContext, 'log'>): Promise<SweepRe
       failed ??= err;
     }
   }
+  await publishSales(sales.map((s) => s.sale_id));
   // Anything but expiring holds means something went wrong upstream: say it louder.
   // One outcome line a pass, whatever it found: the "stuck pending" metric reads pending_stale from it.
   if (report.redriven + report.gave_up + report.settled + report.reconciled + report.repaired > 0) log.warn('sweep finished what was left', { ...report });

@@ -15,3 +15,8 @@ output "deployment" {
     monitoring                = module.flash_sale.monitoring
   }
 }
+
+output "web" {
+  description = "The web client's Hosting site and Firebase config (npm run deploy:web reads it)."
+  value       = module.flash_sale.web
+}

@@ -4,6 +4,8 @@
 
 locals {
   labels = merge({ app = "flash-sale", deployment = var.name }, var.labels)
+  # Firebase Hosting serves a site at both of these (the site is named like the project).
+  hosting_origins = ["https://${var.project_id}.web.app", "https://${var.project_id}.firebaseapp.com"]
 }
 
 resource "google_project_service" "apis" {
@@ -15,6 +17,8 @@ resource "google_project_service" "apis" {
     "cloudtasks.googleapis.com", "cloudscheduler.googleapis.com", "redis.googleapis.com", "sqladmin.googleapis.com",
     "servicenetworking.googleapis.com", "vpcaccess.googleapis.com", "secretmanager.googleapis.com", "compute.googleapis.com",
     "storage.googleapis.com", "logging.googleapis.com", "monitoring.googleapis.com",
+    # The sales' live view (Firestore) and the web client on Firebase Hosting.
+    "firestore.googleapis.com", "firebase.googleapis.com", "firebasehosting.googleapis.com", "firebaserules.googleapis.com",
   ])
   project            = var.project_id
   service            = each.value
@@ -95,8 +99,9 @@ module "functions" {
   database_max_connections = module.data.max_connections
   jwt                      = { issuer = var.jwt_issuer }
   # The current key first; previous ones stay listed for a token lifetime after a rotation.
-  jwt_public_keys      = join("", concat([tls_private_key.jwt.public_key_pem], var.jwt_previous_public_keys))
-  cors_allowed_origins = var.cors_allowed_origins
+  jwt_public_keys = join("", concat([tls_private_key.jwt.public_key_pem], var.jwt_previous_public_keys))
+  # The web client on Firebase Hosting calls the API from both of its site's origins.
+  cors_allowed_origins = concat(var.cors_allowed_origins, local.hosting_origins)
   settings             = var.settings
   secrets = {
     database_url = module.data.database_url_secret
@@ -136,4 +141,47 @@ module "monitoring" {
   labels                = local.labels
   notification_channels = var.alert_notification_channels
   depends_on            = [google_project_service.apis]
+}
+
+# The sales' live view: the Firestore database the publishing functions write (lib/live-view.ts,
+# roles/datastore.user in the functions module) and browsers read under firestore.rules, in
+# native mode and in the region of everything else. Its rules and the web client are deployed
+# by `npm run deploy:web` (firebase deploy --only hosting,firestore:rules).
+resource "google_firestore_database" "live_view" {
+  project     = var.project_id
+  name        = "(default)"
+  location_id = var.region
+  type        = "FIRESTORE_NATIVE"
+  # A projection, rewritten by the sweeper's next pass: nothing in it needs a backup.
+  deletion_policy = "DELETE"
+  depends_on      = [google_project_service.apis]
+}
+
+# Firebase on the project, the web app whose config the client is built with, and its
+# Hosting site (the default one, named like the project: <project>.web.app).
+resource "google_firebase_project" "this" {
+  provider   = google-beta
+  project    = var.project_id
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_firebase_web_app" "web" {
+  provider        = google-beta
+  project         = var.project_id
+  display_name    = var.name
+  deletion_policy = "DELETE"
+  depends_on      = [google_firebase_project.this]
+}
+
+data "google_firebase_web_app_config" "web" {
+  provider   = google-beta
+  project    = var.project_id
+  web_app_id = google_firebase_web_app.web.app_id
+}
+
+resource "google_firebase_hosting_site" "web" {
+  provider = google-beta
+  project  = var.project_id
+  site_id  = var.project_id
+  app_id   = google_firebase_web_app.web.app_id
 }

@@ -45,3 +45,16 @@ output "monitoring" {
     alert_policies = module.monitoring.alert_policies
   }
 }
+
+output "web" {
+  description = "What `npm run deploy:web` builds the client with: the Hosting site, its origins, and the Firebase web config (none of it secret)."
+  value = {
+    hosting_site     = google_firebase_hosting_site.web.site_id
+    origins          = local.hosting_origins
+    firebase_project = var.project_id
+    api_key          = data.google_firebase_web_app_config.web.api_key
+    app_id           = google_firebase_web_app.web.app_id
+    auth_domain      = data.google_firebase_web_app_config.web.auth_domain
+    firestore        = google_firestore_database.live_view.name
+  }
+}

@@ -44,6 +44,9 @@ locals {
       local.common,
       f.stores ? merge(local.stores, { DATABASE_POOL_SIZE = "${f.pool_size}" }) : {},
       name == "jwks" ? { JWT_PUBLIC_KEYS = var.jwt_public_keys } : {},
+      # The functions that publish the sales' live view (lib/live-view.ts) to Firestore; only
+      # they get FIRESTORE_PROJECT_ID, and roles/datastore.user (the functions module).
+      name == "sales" || name == "orders" || name == "order-worker" || name == "sweeper" ? { FIRESTORE_PROJECT_ID = var.project_id } : {},
       var.settings,
     )
   }

@@ -152,6 +152,15 @@ resource "google_service_account_iam_member" "act_as_tasks_invoker" {
   member             = "serviceAccount:${google_service_account.function[each.key].email}"
 }
 
+# The functions that publish the sales' live view (those whose environment names a Firestore
+# project) may read and write Firestore documents; the others get nothing of Firestore.
+resource "google_project_iam_member" "live_view_publisher" {
+  for_each = toset([for name, env in module.env.environment : name if contains(keys(env), "FIRESTORE_PROJECT_ID")])
+  project  = var.project_id
+  role     = "roles/datastore.user"
+  member   = "serviceAccount:${google_service_account.function[each.key].email}"
+}
+
 resource "google_cloudfunctions2_function" "function" {
   for_each = var.functions
   project  = var.project_id
