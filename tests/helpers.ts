@@ -104,6 +104,22 @@ export function admin(): Promise<string> {
 
 /** The API's answers, as the functions and the web client type them (@flash-sale/contract). */
 export type SaleBody = Sale;
+
+/**
+ * Every sale GET /sales lists, page after page (100 a page, following `next_cursor`): the list
+ * is paged, so a sale a test looks for, or checks is gone, may be on any page.
+ */
+export async function listAllSales(): Promise<SaleBody[]> {
+  const all: SaleBody[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await api<{ sales: SaleBody[]; next_cursor?: string }>('GET', `/sales?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    if (page.status !== 200) throw new Error(`GET /sales answered ${page.status}`);
+    all.push(...page.body.sales);
+    cursor = page.body.next_cursor;
+  } while (cursor);
+  return all;
+}
 export type OrderBody = Order;
 
 /** A new product with one sale; the window defaults to "started a minute ago, open an hour". */

@@ -14,7 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import type { AxeResults } from 'axe-core';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { CHROMIUM_ARGS, chromiumPath } from '../../scripts/local/chromium.ts';
-import { admin, api, buyer, closeHelpers, createSale, database, eventually, mintToken, type OrderBody, type SaleBody } from '../helpers.ts';
+import { admin, api, buyer, closeHelpers, createSale, database, eventually, listAllSales, mintToken, type OrderBody, type SaleBody } from '../helpers.ts';
 
 const SHOTS = path.join(import.meta.dirname, 'screenshots');
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
@@ -338,8 +338,7 @@ test('an admin creates a sale in the admin page and sees its numbers move', { ti
   assert.equal(await row.locator('[data-col="left"]').textContent(), '4');
 
   const listed = await eventually('sale listed', async () => {
-    const sales = await api<{ sales: SaleBody[] }>('GET', '/sales');
-    return sales.body.sales.find((s) => s.product.name === name);
+    return (await listAllSales()).find((s) => s.product.name === name);
   });
   const { token } = await buyer();
   assert.equal((await api('POST', '/orders', { token, body: { product_id: listed.product.product_id } })).status, 202);

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, describe, test } from 'node:test';
-import { admin, api, buyer, closeHelpers, createSale, eventually, type Answer, type OrderBody } from '../helpers.ts';
+import { admin, api, buyer, closeHelpers, createSale, eventually, listAllSales, type Answer, type OrderBody } from '../helpers.ts';
 
 after(closeHelpers);
 
@@ -159,9 +159,9 @@ describe('products and sales', () => {
     const ended = await createSale({ stock: 1, startsInMs: -120_000, durationMs: 60_000 });
     const active = await createSale({ stock: 1 });
     const list = await eventually('sales listed', async () => {
-      const answer = await api<{ sales: { sale_id: string; state: string }[] }>('GET', '/sales');
-      const ids = answer.body.sales.map((s) => s.sale_id);
-      return [upcoming, ended, active].every((s) => ids.includes(s.sale_id)) ? answer.body.sales : undefined;
+      const sales = await listAllSales();
+      const ids = sales.map((s) => s.sale_id);
+      return [upcoming, ended, active].every((s) => ids.includes(s.sale_id)) ? sales : undefined;
     });
     const states = list.map((s) => s.state);
     const firstEnded = states.indexOf('ended');
