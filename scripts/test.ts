@@ -26,7 +26,7 @@ const stack = await orExplain('npm test', startStack({
   database: 'flashsale_test',
   keyPrefix: 'test:',
   admin: { email: 'admin@test.local' },
-  sweepEveryMs: 1000,
+  sweepEveryMs: 2000, // as the stress run: a pass reads every open sale, and the test stack has hundreds by the end
   webPort: Number(process.env.TEST_WEB_PORT ?? 18173),
   given: serversFromEnv(),
   fresh: true,
