@@ -105,20 +105,30 @@ export function admin(): Promise<string> {
 /** The API's answers, as the functions and the web client type them (@flash-sale/contract). */
 export type SaleBody = Sale;
 
+/** Every item of a paginated list (`next_cursor`), page by page, calling `between` after each page. */
+export async function walkPages<T>(path: string, key: string, token?: string, between: () => Promise<void> = async () => {}) {
+  const seen: T[] = [];
+  let cursor: string | undefined;
+  let pages = 0;
+  for (;;) {
+    const sep = path.includes('?') ? '&' : '?';
+    const answer = await api<Record<string, unknown> & { next_cursor?: string }>('GET', cursor ? `${path}${sep}cursor=${encodeURIComponent(cursor)}` : path, { token });
+    if (answer.status !== 200) throw new Error(`GET ${path} answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+    seen.push(...(answer.body[key] as T[]));
+    pages++;
+    if (!answer.body.next_cursor) return { seen, pages };
+    if (pages >= 1000) throw new Error(`GET ${path}: a walk of 1000 pages has not ended`);
+    cursor = answer.body.next_cursor;
+    await between();
+  }
+}
+
 /**
- * Every sale GET /sales lists, page after page (100 a page, following `next_cursor`): the list
- * is paged, so a sale a test looks for, or checks is gone, may be on any page.
+ * Every sale GET /sales lists: the list is paged, so a sale a test looks for, or checks is
+ * gone, may be on any page.
  */
 export async function listAllSales(): Promise<SaleBody[]> {
-  const all: SaleBody[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await api<{ sales: SaleBody[]; next_cursor?: string }>('GET', `/sales?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
-    if (page.status !== 200) throw new Error(`GET /sales answered ${page.status}`);
-    all.push(...page.body.sales);
-    cursor = page.body.next_cursor;
-  } while (cursor);
-  return all;
+  return (await walkPages<SaleBody>('/sales?limit=100', 'sales')).seen;
 }
 export type OrderBody = Order;
 

@@ -4,27 +4,9 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, test } from 'node:test';
-import { admin, api, buyer, closeHelpers, createSale, database, eventually, mintToken, seedUsers, type OrderBody, type SaleBody } from '../helpers.ts';
+import { admin, api, buyer, closeHelpers, createSale, database, eventually, mintToken, seedUsers, walkPages, type OrderBody, type SaleBody } from '../helpers.ts';
 
 after(closeHelpers);
-
-/** Every item of a paginated list, page by page, calling `between` after each page. */
-async function walk<T>(path: string, key: string, token: string | undefined, between: () => Promise<void> = async () => {}) {
-  const seen: T[] = [];
-  let cursor: string | undefined;
-  let pages = 0;
-  for (;;) {
-    const sep = path.includes('?') ? '&' : '?';
-    const answer = await api<Record<string, unknown> & { next_cursor?: string }>('GET', cursor ? `${path}${sep}cursor=${encodeURIComponent(cursor)}` : path, { token });
-    assert.equal(answer.status, 200, JSON.stringify(answer.body));
-    seen.push(...(answer.body[key] as T[]));
-    pages++;
-    if (!answer.body.next_cursor) return { seen, pages };
-    assert.ok(pages < 1000, 'the walk ends');
-    cursor = answer.body.next_cursor;
-    await between();
-  }
-}
 
 /** Orders accepted and written to PostgreSQL for `count` fresh buyers of `sale`. */
 async function buyAll(sale: SaleBody, userIds: string[]): Promise<string[]> {
@@ -49,7 +31,7 @@ test("a walk of a sale's orders sees every order once while buyers keep buying",
   const first = await buyAll(sale, users.slice(0, 60));
   const later = users.slice(60);
   const added: Promise<unknown>[] = [];
-  const { seen, pages } = await walk<OrderBody & { buyer_email: string }>(`/sales/${sale.sale_id}/orders?limit=7`, 'orders', token, async () => {
+  const { seen, pages } = await walkPages<OrderBody & { buyer_email: string }>(`/sales/${sale.sale_id}/orders?limit=7`, 'orders', token, async () => {
     // Six more buyers between every two pages, written or not when the next page is read.
     const batch = later.splice(0, 6);
     if (batch.length > 0) added.push(buyAll(sale, batch));
@@ -63,7 +45,7 @@ test("a walk of a sale's orders sees every order once while buyers keep buying",
   const created = seen.map((o) => Date.parse(o.created_at));
   assert.deepEqual(created, [...created].sort((a, b) => b - a), 'newest first');
 
-  const confirmed = await walk<OrderBody>(`/sales/${sale.sale_id}/orders?status=confirmed&limit=100`, 'orders', token);
+  const confirmed = await walkPages<OrderBody>(`/sales/${sale.sale_id}/orders?status=confirmed&limit=100`, 'orders', token);
   assert.ok(confirmed.seen.length >= 60 && confirmed.seen.every((o) => o.status === 'confirmed'));
   const failedOnly = await api<{ orders: OrderBody[] }>('GET', `/sales/${sale.sale_id}/orders?status=failed`, { token });
   assert.deepEqual(failedOnly.body.orders, []);
@@ -80,7 +62,7 @@ test("GET /orders walks the caller's orders once each, also while the caller buy
   }
   const sixth = sales[5] as SaleBody;
   let boughtDuringWalk = false;
-  const { seen } = await walk<OrderBody>('/orders?limit=2', 'orders', me.token, async () => {
+  const { seen } = await walkPages<OrderBody>('/orders?limit=2', 'orders', me.token, async () => {
     if (boughtDuringWalk) return;
     boughtDuringWalk = true;
     const answer = await api<OrderBody>('POST', '/orders', { token: me.token, body: { product_id: sixth.product.product_id } });
@@ -103,9 +85,9 @@ test("GET /orders walks the caller's orders once each, also while the caller buy
 
 test('GET /sales walks every sale once while sales are created', async () => {
   for (let i = 0; i < 4; i++) await createSale({ stock: 1 });
-  const before = await walk<SaleBody>('/sales?limit=100', 'sales', undefined);
+  const before = await walkPages<SaleBody>('/sales?limit=100', 'sales', undefined);
   const created: string[] = [];
-  const { seen } = await walk<SaleBody>('/sales?limit=3', 'sales', undefined, async () => {
+  const { seen } = await walkPages<SaleBody>('/sales?limit=3', 'sales', undefined, async () => {
     if (created.length < 3) created.push((await createSale({ stock: 1 })).sale_id);
   });
   const ids = seen.map((s) => s.sale_id);

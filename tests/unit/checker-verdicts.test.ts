@@ -4,22 +4,9 @@
 // tests/faults/faults.test.ts.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { verdicts, violated, type SaleFacts, type Violations } from '../../functions/src/checker/invariants.ts';
+import { noViolations, verdicts, violated, type SaleFacts, type Violations } from '../../functions/src/checker/invariants.ts';
 
-const none: Violations = {
-  oversold: 0,
-  sold_mismatch: 0,
-  two_live_orders: 0,
-  lost: 0,
-  stuck_pending: 0,
-  hold_overdue: 0,
-  not_conserved: 0,
-  confirmed_drift: 0,
-  blocked_buyers: 0,
-  undersold: 0,
-  idempotency_broken: 0,
-  told_no_but_sold: 0,
-};
+const none: Violations = noViolations();
 const facts: SaleFacts = { stock: 2, sold: 2, live: 2, confirmed: 2, failed: 0, redisLeft: 0, redisConfirmed: 2, redisPending: 0, conservation: 'checked' };
 
 test('a clean sale: the four invariants an operator can judge, each held', () => {

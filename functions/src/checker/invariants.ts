@@ -160,6 +160,24 @@ async function observe(db: pg.Pool, redis: Redis, saleId: string) {
   return { facts, state };
 }
 
+/** Every violation counted zero: a sale that breaks nothing. */
+export function noViolations(): Violations {
+  return {
+    oversold: 0,
+    sold_mismatch: 0,
+    two_live_orders: 0,
+    lost: 0,
+    stuck_pending: 0,
+    hold_overdue: 0,
+    not_conserved: 0,
+    confirmed_drift: 0,
+    blocked_buyers: 0,
+    undersold: 0,
+    idempotency_broken: 0,
+    told_no_but_sold: 0,
+  };
+}
+
 /**
  * Every invariant of one sale, now. Without a history (an operator's check), the invariants
  * about what buyers were told are not judged. Conservation is a violation unless it was
@@ -174,18 +192,9 @@ export async function check(
 ): Promise<{ violations: Violations; facts: SaleFacts }> {
   const { facts, state } = await observe(db, redis, saleId);
   const violations: Violations = {
+    ...noViolations(),
     oversold: facts.live > facts.stock ? facts.live - facts.stock : 0,
     sold_mismatch: facts.sold === facts.live ? 0 : 1,
-    two_live_orders: 0,
-    lost: 0,
-    stuck_pending: 0,
-    hold_overdue: 0,
-    not_conserved: 0,
-    confirmed_drift: 0,
-    blocked_buyers: 0,
-    undersold: 0,
-    idempotency_broken: 0,
-    told_no_but_sold: 0,
   };
 
   const doubles = await db.query(
