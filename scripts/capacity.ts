@@ -196,7 +196,7 @@ export async function main(argv: string[]): Promise<string> {
 
   const out: string[] = [];
   const say = (line = '') => out.push(line);
-  say(`Capacity of one sale: ${fmt(a.buyers)} buyers, ${fmt(a.stock)} units, on terraform/environments/${envName} (POST /orders on the ${host === 'lean' ? 'lean node:http host (Cloud Run)' : 'Functions Framework, as terraform deploys it'}).`);
+  say(`Capacity of one sale: ${fmt(a.buyers)} buyers, ${fmt(a.stock)} units, on terraform/environments/${envName} (POST /orders on the ${host === 'lean' ? "lean node:http host on Cloud Run, with the orders function's terraform settings" : 'Functions Framework, as terraform deploys it'}).`);
   say(`Figures: ${path.relative(ROOT, chosen.file)} — ${chosen.why}; bench run ${figures.at} on ${figures.machine}${figures.load_average ? `, load average ${figures.load_average.join(' / ')} at its end` : ''}.`);
   say();
   say('Assumptions (flags):');
@@ -247,4 +247,11 @@ export async function main(argv: string[]): Promise<string> {
   return out.join('\n');
 }
 
-if (import.meta.main) console.log(await main(process.argv.slice(2)));
+if (import.meta.main) {
+  try {
+    console.log(await main(process.argv.slice(2)));
+  } catch (err) {
+    console.error(`npm run capacity: ${err instanceof Error ? err.message : String(err)}`);
+    process.exitCode = 2;
+  }
+}
