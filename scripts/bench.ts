@@ -303,6 +303,7 @@ async function main() {
       }
     }
     stack.control.resumeDispatcher();
+    const resumedAt = new Date();
 
     const summary = cases.map((c) => {
       const rs = rounds.get(key(c)) ?? [];
@@ -381,6 +382,16 @@ async function main() {
       });
     };
     for (const [caseKey, group] of hotSales) await checkSales(`hot path, ${caseKey}`, group);
+    // The backlog of the paused phase, written once the worker resumed: PostgreSQL's pace with
+    // work waiting (npm run capacity). A confirmed row's xmin is the transaction that confirmed it.
+    const { rows: drained } = await db.query<{ orders: string; seconds: number; commits: string }>(
+      `SELECT count(*) AS orders, extract(epoch FROM max(updated_at) - $2) AS seconds, count(DISTINCT xmin::text) AS commits
+         FROM orders WHERE sale_id = ANY($1) AND status = 'confirmed' AND updated_at >= $2`,
+      [[...hotSales.values()].flat().map((s) => s.saleId), resumedAt],
+    );
+    const drain = drained[0] && Number(drained[0].orders) > 0
+      ? { orders: Number(drained[0].orders), seconds: Number(drained[0].seconds), orders_per_s: Math.round(Number(drained[0].orders) / Math.max(0.001, Number(drained[0].seconds))), orders_per_commit: Math.round((Number(drained[0].orders) / Math.max(1, Number(drained[0].commits))) * 10) / 10 }
+      : undefined;
     // The backlog of the paused phase is written by now, so the sell-out waits behind nothing.
     // Then a sell-out with the worker running: buyers until the stock is gone, then every unit confirmed.
     let sellOutRound: Round | undefined;
@@ -422,6 +433,7 @@ async function main() {
       const latency = c.accepted_to_confirmed_p50_ms === undefined ? '(worker paused)' : `${c.accepted_to_confirmed_p50_ms} / ${c.accepted_to_confirmed_p99_ms}`;
       console.log(`| ${c.sale} | ${c.stock} | ${c.taken} | ${c.confirmed} | ${c.failed} | ${c.no_oversell ? 'yes' : 'NO'} | ${c.every_taken_confirmed ? 'yes' : 'NO'} | ${latency} |`);
     }
+    if (drain) console.log(`\nBacklog written after the worker resumed: ${drain.orders} orders in ${drain.seconds.toFixed(1)} s (${drain.orders_per_s}/s, ${drain.orders_per_commit} orders per commit).`);
     const ratio = (name: string) => rows.find((r) => r.case === name)?.ratio ?? 0;
     const sellOutCheck = checks.find((c) => c.sale === 'sell-out');
     const leanRow = rows.find((r) => r.case === 'node:http POST /orders');
@@ -442,7 +454,7 @@ async function main() {
     writeFileSync(
       file,
       JSON.stringify(
-        { at: new Date().toISOString(), machine, rounds: ROUNDS, duration_s: DURATION, connections: CONNECTIONS, accept_share: ACCEPT_SHARE, cases: rows, sell_out: sellOutRound, sales: checks, targets: targets.map(([what, met]) => ({ what, met })) },
+        { at: new Date().toISOString(), machine, load_average: os.loadavg().map((x) => Math.round(x * 100) / 100), rounds: ROUNDS, duration_s: DURATION, connections: CONNECTIONS, accept_share: ACCEPT_SHARE, cases: rows, sell_out: sellOutRound, sales: checks, backlog_drain: drain, targets: targets.map(([what, met]) => ({ what, met })) },
         null,
         2,
       ),

@@ -21,7 +21,7 @@ export interface FunctionRequest extends IncomingMessage {
 
 export interface Reply {
   status: number;
-  /** JSON, or a stream of text sent as it comes (headers must then name its content-type). */
+  /** JSON, JSON already serialised (JsonText), or a stream of text sent as it comes (headers must then name its content-type). */
   body?: unknown;
   headers?: Record<string, string>;
 }
@@ -69,6 +69,11 @@ export function requestIdOf(req: IncomingMessage): string {
   return randomUUID();
 }
 
+/** A body that is JSON text already (a rendered page, sales/list.ts): sent as it is. */
+export class JsonText {
+  constructor(readonly text: string) {}
+}
+
 export function sendJson(
   res: ServerResponse,
   status: number,
@@ -76,7 +81,7 @@ export function sendJson(
   headers: Record<string, string> = {},
 ): void {
   if (res.headersSent) return;
-  const payload = body === undefined ? '' : JSON.stringify(body);
+  const payload = body === undefined ? '' : body instanceof JsonText ? body.text : JSON.stringify(body);
   res.statusCode = status;
   for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
   if (payload) res.setHeader('content-type', 'application/json; charset=utf-8');

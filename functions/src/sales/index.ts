@@ -6,29 +6,13 @@ import { ApiError, isStoreUnavailable } from '../lib/errors.js';
 import { errorFields } from '../lib/log.js';
 import { redis } from '../lib/redis.js';
 import { healthRoute } from '../lib/health.js';
-import { httpFunction, parseBody, parseInput, type Reply } from '../lib/http.js';
+import { httpFunction, JsonText, parseBody, parseInput, type Reply } from '../lib/http.js';
 import { adminReadRoutes } from './admin-reads.js';
-import { saleListQuerySchema, salePage } from './list.js';
+import { saleListQuerySchema, salePageJson, saleResponse } from './list.js';
 import { publishSale } from '../lib/live-view.js';
 import { resizeSale } from '../lib/scripts.js';
 import { createSaleSchema, productSchema, updateSaleSchema, windowRule } from './schemas.js';
-import { saleState } from '../lib/sale-state.js';
-import { followSale, readSaleIndex, SALE_SELECT, saleFromPostgres, type LiveSale, type SaleRow } from '../lib/sale-store.js';
-
-export function saleResponse(sale: LiveSale, nowMs: number) {
-  return {
-    sale_id: sale.sale_id,
-    product: sale.product,
-    starts_at: sale.starts_at,
-    ends_at: sale.ends_at,
-    state: saleState(Date.parse(sale.starts_at), Date.parse(sale.ends_at), nowMs),
-    stock_total: sale.stock_total,
-    stock_remaining: sale.stock_remaining,
-    stock_held: sale.stock_held,
-    hold_seconds: sale.hold_seconds,
-    server_time: new Date(nowMs).toISOString(),
-  };
-}
+import { cachedSaleIndex, followSale, readSaleIndex, SALE_SELECT, saleFromPostgres, type LiveSale, type SaleRow } from '../lib/sale-store.js';
 
 function saleConflict(err: unknown): never {
   if (pgCode(err) === PG_EXCLUSION_VIOLATION) throw new ApiError('sale_overlaps');
@@ -46,6 +30,11 @@ async function saleReply(status: number, saleId: string): Promise<Reply> {
   if (!sale) throw new ApiError('not_found', 'No such sale.');
   return { status, body: saleResponse(sale, Date.now()) };
 }
+
+export { saleResponse };
+
+/** GET /sales without a query: the schema's defaults, parsed once. */
+const DEFAULT_SALE_PAGE = saleListQuerySchema.parse({});
 
 export const salesHandler = httpFunction('sales', [
   {
@@ -153,15 +142,17 @@ export const salesHandler = httpFunction('sales', [
   {
     method: 'GET',
     path: '/sales',
-    handler: async ({ query }) => {
-      const nowMs = Date.now();
-      const page = parseInput(saleListQuerySchema, Object.fromEntries(query));
-      const { sales, next_cursor } = salePage(await readSaleIndex(), nowMs, page);
-      return {
+    // Synchronous while this instance's copy of the list is fresh (no promise), and the page
+    // served as text rendered once per copy (list.ts, salePageJson).
+    handler: ({ query }) => {
+      const page = query.size === 0 ? DEFAULT_SALE_PAGE : parseInput(saleListQuerySchema, Object.fromEntries(query));
+      const answer = (sales: readonly LiveSale[]): Reply => ({
         status: 200,
-        body: { sales: sales.map((s) => saleResponse(s, nowMs)), server_time: new Date(nowMs).toISOString(), ...(next_cursor ? { next_cursor } : {}) },
+        body: new JsonText(salePageJson(sales, Date.now(), page)),
         headers: { 'cache-control': 'public, max-age=1' },
-      };
+      });
+      const copy = cachedSaleIndex();
+      return copy ? answer(copy) : readSaleIndex().then(answer);
     },
   },
   {
