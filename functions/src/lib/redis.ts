@@ -99,7 +99,7 @@ export function saleKeys(saleId: string) {
 }
 
 /**
- * An order's record in a sale's `orders` hash, as take-7.lua writes it (`pending`) and
+ * An order's record in a sale's `orders` hash, as take-n.lua writes it (`pending`) and
  * settle-4.lua and rebuild-4.lua rewrite it; `released` once its token went back on sale.
  */
 export const orderRecordSchema = z.object({
