@@ -7,6 +7,7 @@
 --   starts_ms, ends_ms            the window, nil when the sale is not loaded
 --   left                          tokens left, kept equal to the stock key as takes DECR it
 --   policy                        idem_ttl, user_interval, user_burst, ip_interval, ip_burst
+--   took                          set when an attempt took a unit (the caller then sets expiries)
 -- a: one attempt: idem_key, user_rate_key, ip_rate_key (its keys), user_id, order_id, has_idem
 -- Returns code, order_id, now_ms, retry_after_ms, replayed: one answer of take-n.lua.
 local function take_one(sale, a)
