@@ -94,6 +94,9 @@ interface Round {
   requests: number;
   /** Calls of Lua scripts on the sale's Redis (take-n.lua on the hot path), per request. */
   takeCallsPerRequest: number;
+  /** The sale's Redis's CPU ms over the round, and the round's length. */
+  saleRedisMs: number;
+  seconds: number;
 }
 
 interface BenchSale {
@@ -125,16 +128,31 @@ function cpuMs(pid: number | undefined): number {
 /** The stack's Redis servers: the sale's and the local queue's. */
 let redisPids: (number | undefined)[] = [];
 const redisCpuMs = () => redisPids.reduce<number>((sum, pid) => sum + cpuMs(pid), 0);
-/** The sale's Redis alone: where the take runs (the queue's Redis is the other). */
-const saleRedisCpuMs = () => cpuMs(redisPids[0]);
-/** The sale's Redis's script calls so far (EVALSHA and EVAL, from INFO commandstats). */
-let scriptCalls: () => Promise<number> = () => Promise.resolve(0);
+/**
+ * The sale's Redis alone, where the take runs (the queue's Redis is the other), from its own
+ * INFO: CPU ms so far (getrusage, finer than /proc's ticks) and script calls (EVALSHA, EVAL).
+ */
+let saleRedisStats: () => Promise<{ cpuMs: number; calls: number }> = () => Promise.resolve({ cpuMs: 0, calls: 0 });
+/**
+ * The sale's Redis's CPU ms per second with no request in flight (the sweeper, the instances'
+ * sale-list refreshes and metrics): sampled for a second before each round, its median is
+ * taken off each case's figure, which is then the take's own.
+ */
+const idleSaleRedisMsPerS: number[] = [];
+async function sampleIdleSaleRedis(): Promise<void> {
+  const before = await saleRedisStats();
+  const t0 = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const after = await saleRedisStats();
+  idleSaleRedisMsPerS.push(((after.cpuMs - before.cpuMs) * 1000) / (performance.now() - t0));
+}
 let nextUser = 0;
 let userHeaders: string[] = [];
 
 async function measure(c: Case, seconds: number, stopWhen?: () => Promise<boolean>): Promise<Round> {
   const headers = { 'content-type': 'application/json' };
-  const callsBefore = await scriptCalls();
+  const saleBefore = await saleRedisStats();
+  const t0 = performance.now();
   let instance: autocannon.Instance | undefined;
   const run = new Promise<autocannon.Result>((resolve, reject) => {
     instance = autocannon({
@@ -158,20 +176,21 @@ async function measure(c: Case, seconds: number, stopWhen?: () => Promise<boolea
   }, (err, result) => (err ? reject(err) : resolve(result)));
   });
   const hostPid = pidOnPort(Number(new URL(c.url).port));
-  const before = { host: cpuMs(hostPid), redis: redisCpuMs(), saleRedis: saleRedisCpuMs(), load: process.cpuUsage() };
+  const before = { host: cpuMs(hostPid), redis: redisCpuMs(), load: process.cpuUsage() };
   const watch = stopWhen
     ? setInterval(() => void stopWhen().then((stop) => stop && instance?.stop()), 250)
     : undefined;
   const result = await run;
   clearInterval(watch);
   const load = process.cpuUsage(before.load);
-  const saleRedisMs = saleRedisCpuMs() - before.saleRedis;
-  const calls = (await scriptCalls()) - callsBefore;
+  const elapsedS = (performance.now() - t0) / 1000;
+  const saleAfter = await saleRedisStats();
+  const calls = saleAfter.calls - saleBefore.calls;
   const per1k = (ms: number) => (ms * 1000) / Math.max(1, result.requests.total);
   const cpu = {
     host: per1k(cpuMs(hostPid) - before.host),
     redis: per1k(redisCpuMs() - before.redis),
-    saleRedis: per1k(saleRedisMs),
+    saleRedis: per1k(saleAfter.cpuMs - saleBefore.cpuMs),
     load: per1k((load.user + load.system) / 1000),
   };
   const codes = result.statusCodeStats as unknown as Record<string, { count: number }>;
@@ -186,6 +205,8 @@ async function measure(c: Case, seconds: number, stopWhen?: () => Promise<boolea
     accepted: codes['202']?.count ?? 0,
     requests: result.requests.total,
     takeCallsPerRequest: calls / Math.max(1, result.requests.total),
+    saleRedisMs: saleAfter.cpuMs - saleBefore.cpuMs,
+    seconds: elapsedS,
   };
 }
 
@@ -210,11 +231,12 @@ async function main() {
   });
   const redis = new Redis(stack.env.REDIS_URL ?? '', { keyPrefix: 'bench:' });
   redisPids = [stack.env.REDIS_URL, stack.env.QUEUE_REDIS_URL].map((url) => (url ? pidOnPort(Number(new URL(url).port)) : undefined));
-  scriptCalls = async () => {
-    const stats = await redis.info('commandstats');
-    let n = 0;
-    for (const m of stats.matchAll(/^cmdstat_(?:evalsha|eval):calls=(\d+)/gm)) n += Number(m[1]);
-    return n;
+  saleRedisStats = async () => {
+    const info = (await redis.call('INFO', 'cpu', 'commandstats')) as string;
+    const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? NaN);
+    let calls = 0;
+    for (const m of info.matchAll(/^cmdstat_(?:evalsha|eval):calls=(\d+)/gm)) calls += Number(m[1]);
+    return { cpuMs: (field('used_cpu_user') + field('used_cpu_sys')) * 1000, calls };
   };
   const tokensLeft = async (saleId: string) => Number(await redis.get(saleKeys(saleId).stock));
   const db = new pg.Pool({ connectionString: stack.env.DATABASE_URL, max: 4 });
@@ -335,6 +357,7 @@ async function main() {
     for (const c of cases) await run(c, 1, 'warm-up');
     const rounds = new Map<string, Round[]>(cases.map((c) => [key(c), []]));
     for (let r = 1; r <= ROUNDS; r++) {
+      await sampleIdleSaleRedis();
       for (const c of cases) {
         progress(`round ${r}/${ROUNDS}: ${key(c)}`);
         rounds.get(key(c))?.push(await run(c, DURATION, `round ${r}`));
@@ -342,8 +365,10 @@ async function main() {
     }
     stack.control.resumeDispatcher();
 
+    const idleMsPerS = median(idleSaleRedisMsPerS);
     const summary = cases.map((c) => {
       const rs = rounds.get(key(c)) ?? [];
+      const takeOwn = (x: Round) => ((x.saleRedisMs - idleMsPerS * x.seconds) * 1000) / Math.max(1, x.requests);
       return {
         case: key(c),
         requests_per_s: Math.round(median(rs.map((x) => x.rps))),
@@ -358,6 +383,8 @@ async function main() {
           host: Math.round(median(rs.map((x) => x.cpu.host))),
           redis: Math.round(median(rs.map((x) => x.cpu.redis))),
           sale_redis: Number(median(rs.map((x) => x.cpu.saleRedis)).toFixed(1)),
+          /** The sale's Redis less its idle rate: what the requests themselves cost it. */
+          sale_redis_net: Number(median(rs.map(takeOwn)).toFixed(1)),
           load_generator: Math.round(median(rs.map((x) => x.cpu.load))),
         },
         baseline: c.baseline,
@@ -444,13 +471,14 @@ async function main() {
     const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
     console.log(`\nBench on ${machine}; ${ROUNDS} rounds × ${DURATION} s per case, ${CONNECTIONS} connections, medians.`);
     console.log(`Order cases: a distinct buyer per request; each round against a fresh sale whose stock is ${Math.round(ACCEPT_SHARE * 100)}% of the case's requests in its previous round.\n`);
-    console.log('| case | req/s | p50 ms | p99 ms | max ms | errors | non-2xx | 202 | ratio to its host\'s hello | CPU ms per 1k requests: host / Redis / load generator | of which the sale\'s Redis | attempts per take call |');
+    console.log('| case | req/s | p50 ms | p99 ms | max ms | errors | non-2xx | 202 | ratio to its host\'s hello | CPU ms per 1k requests: host / Redis / load generator | of which the sale\'s Redis: all / less its idle rate | attempts per take call |');
     console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
     for (const s of rows) {
       const cpu = `${s.cpu_ms_per_1k.host} / ${s.cpu_ms_per_1k.redis} / ${s.cpu_ms_per_1k.load_generator}`;
       const ratio = s.ratio === undefined ? '' : `${(s.ratio * 100).toFixed(0)}%`;
-      console.log(`| ${s.case} | ${s.requests_per_s} | ${s.p50_ms} | ${s.p99_ms} | ${s.max_ms} | ${s.errors} | ${s.non_2xx} | ${s.accepted} | ${ratio} | ${cpu} | ${s.cpu_ms_per_1k.sale_redis} | ${s.attempts_per_take_call ?? ''} |`);
+      console.log(`| ${s.case} | ${s.requests_per_s} | ${s.p50_ms} | ${s.p99_ms} | ${s.max_ms} | ${s.errors} | ${s.non_2xx} | ${s.accepted} | ${ratio} | ${cpu} | ${s.cpu_ms_per_1k.sale_redis} / ${s.cpu_ms_per_1k.sale_redis_net} | ${s.attempts_per_take_call ?? ''} |`);
     }
+    console.log(`\nThe sale's Redis idle: ${idleMsPerS.toFixed(1)} CPU ms per s (median of ${idleSaleRedisMsPerS.length} one-second samples, one before each round).`);
     if (sellOutRound) {
       console.log(`\nSell-out on the framework with the worker running: ${Math.round(sellOutRound.rps)} req/s, p50 ${sellOutRound.p50} ms, p99 ${sellOutRound.p99} ms.`);
     } else {
@@ -467,7 +495,7 @@ async function main() {
     const leanRow = rows.find((r) => r.case === 'node:http POST /orders');
     const row = (name: string) => rows.find((r) => r.case === name);
     // Redis CPU per attempt: the sale's Redis, where the take runs (the queue's is apart).
-    const saleRedisPerAttempt = (name: string) => row(name)?.cpu_ms_per_1k.sale_redis ?? NaN;
+    const saleRedisPerAttempt = (name: string) => row(name)?.cpu_ms_per_1k.sale_redis_net ?? NaN;
     const redisShare = (h: string) => saleRedisPerAttempt(`${h} POST /orders`) / saleRedisPerAttempt(`${h} ${ONE_BY_ONE_NAME}`);
     const lowLoadP99 = { grouped: row('node:http POST /orders, 1 connection')?.p99_ms ?? Infinity, oneByOne: row(`node:http ${ONE_BY_ONE_NAME}, 1 connection`)?.p99_ms ?? NaN };
     const targets = [

@@ -16,10 +16,10 @@ Redis.prototype.defineCommand = function defineWrapped(name, definition) {
     const called = take.apply(this, args);
     // ioredis copies the command onto the pipeline it batches calls in: wrap the client's call only.
     if (!(this instanceof Redis)) return called;
-    return called.then((reply) => {
-      const [code, , , , replayed] = reply;
-      if (code === 0 && replayed === 0) process.exit(CRASH_EXIT_CODE); // a new unit taken: die before the enqueue
-      return reply;
+    return called.then((replies) => {
+      // One answer per attempt of the group: a new unit taken by any of them, die before its enqueue.
+      if (replies.some(([code, , , , replayed]) => code === 0 && replayed === 0)) process.exit(CRASH_EXIT_CODE);
+      return replies;
     });
   };
 };
