@@ -23,8 +23,8 @@
   ARGV[7+3i] order_id, fresh for this attempt
   ARGV[8+3i] 1 when the request carries an Idempotency-Key, else 0
 
-  Returns one answer per attempt, in the order given: {code, order_id, now_ms, retry_after_ms,
-  replayed} where code is
+  Returns the answers of the attempts in the order given, five values each, one after the
+  other in one array: code, order_id, now_ms, retry_after_ms, replayed, where code is
     0 taken            one token gone, the buyer and a `pending` record of its order_id
                        written, the meta's `version` bumped (repair-2.lua sees the change)
     1 sold out         2 already has a live order (its id is returned)
@@ -59,14 +59,12 @@ local sale = {
   took = false,
 }
 
-local answers = {}
+-- The answers flat, five per attempt: one array for the whole group, not one per attempt.
+local answers, n = {}, 0
 for i = 0, (#KEYS - SALE_KEYS) / KEYS_PER_ATTEMPT - 1 do
-  local k, v = SALE_KEYS + i * KEYS_PER_ATTEMPT, POLICY_ARGS + i * ARGS_PER_ATTEMPT
-  local code, order_id, now, retry_after, replayed = take_one(sale, {
-    idem_key = KEYS[k + 1], user_rate_key = KEYS[k + 2], ip_rate_key = KEYS[k + 3],
-    user_id = ARGV[v + 1], order_id = ARGV[v + 2], has_idem = ARGV[v + 3] == '1',
-  })
-  answers[i + 1] = {code, order_id, now, retry_after, replayed}
+  local code, order_id, now, retry_after, replayed = take_one(sale, SALE_KEYS + i * KEYS_PER_ATTEMPT, POLICY_ARGS + i * ARGS_PER_ATTEMPT)
+  answers[n + 1], answers[n + 2], answers[n + 3], answers[n + 4], answers[n + 5] = code, order_id, now, retry_after, replayed
+  n = n + 5
 end
 
 if sale.took then

@@ -16,10 +16,11 @@ Redis.prototype.defineCommand = function defineWrapped(name, definition) {
     const called = take.apply(this, args);
     // ioredis copies the command onto the pipeline it batches calls in: wrap the client's call only.
     if (!(this instanceof Redis)) return called;
-    return called.then((replies) => {
-      // One answer per attempt of the group: a new unit taken by any of them, die before its enqueue.
-      if (replies.some(([code, , , , replayed]) => code === 0 && replayed === 0)) process.exit(CRASH_EXIT_CODE);
-      return replies;
+    return called.then((flat) => {
+      // Five values per attempt of the group (code … replayed): a new unit taken by any of
+      // them, die before its enqueue.
+      for (let i = 0; i < flat.length; i += 5) if (flat[i] === 0 && flat[i + 4] === 0) process.exit(CRASH_EXIT_CODE);
+      return flat;
     });
   };
 };

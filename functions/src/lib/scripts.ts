@@ -25,6 +25,8 @@ export type TakeCode = (typeof TAKE_CODES)[keyof typeof TAKE_CODES];
 
 /** One answer of take-n.lua; `replayed` is 1 for the stored first answer to an Idempotency-Key. */
 export type TakeReply = [code: TakeCode, orderId: string, nowMs: number, retryAfterMs: number, replayed: 0 | 1];
+/** take-n.lua answers a group in one flat array, this many values per attempt. */
+const TAKE_REPLY_LENGTH = 5;
 
 export interface TakeAttempt {
   saleId: string;
@@ -46,8 +48,7 @@ export interface TakePolicy {
 
 /**
  * One call of take-n.lua: a group of attempts on ONE sale (every key in its hash slot),
- * decided in the order given, one answer each. No promise of its own: it is the whole of the
- * hot path's Redis work.
+ * decided in the order given, one answer each.
  */
 export function takeTokens(attempts: readonly TakeAttempt[], policy: TakePolicy, client: FlashRedis = redis()): Promise<TakeReply[]> {
   const saleId = attempts[0]?.saleId ?? '';
@@ -60,7 +61,12 @@ export function takeTokens(attempts: readonly TakeAttempt[], policy: TakePolicy,
     keys.push(a.idempotency, a.userRate, a.ipRate);
     args.push(attempt.userId, attempt.orderId, attempt.idempotencyKey ? 1 : 0);
   }
-  return client.runScript('take', keys, args) as Promise<TakeReply[]>;
+  return client.runScript('take', keys, args).then((flat) => {
+    const values = flat as TakeReply[number][];
+    const replies: TakeReply[] = [];
+    for (let i = 0; i < values.length; i += TAKE_REPLY_LENGTH) replies.push(values.slice(i, i + TAKE_REPLY_LENGTH) as TakeReply);
+    return replies;
+  });
 }
 
 /** A group of one: the one-by-one take. */
