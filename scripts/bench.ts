@@ -135,8 +135,9 @@ const redisCpuMs = () => redisPids.reduce<number>((sum, pid) => sum + cpuMs(pid)
 let saleRedisStats: () => Promise<{ cpuMs: number; calls: number }> = () => Promise.resolve({ cpuMs: 0, calls: 0 });
 /**
  * The sale's Redis's CPU ms per second with no request in flight (the sweeper, the instances'
- * sale-list refreshes and metrics): sampled for a second before each round, its median is
- * taken off each case's figure, which is then the take's own.
+ * sale-list refreshes and metrics): sampled for a second before each round, their mean (the
+ * sweeper's passes are periodic: a median would miss them) is taken off each case's figure,
+ * which is then the take's own.
  */
 const idleSaleRedisMsPerS: number[] = [];
 async function sampleIdleSaleRedis(): Promise<void> {
@@ -365,7 +366,7 @@ async function main() {
     }
     stack.control.resumeDispatcher();
 
-    const idleMsPerS = median(idleSaleRedisMsPerS);
+    const idleMsPerS = idleSaleRedisMsPerS.reduce((sum, x) => sum + x, 0) / Math.max(1, idleSaleRedisMsPerS.length);
     const summary = cases.map((c) => {
       const rs = rounds.get(key(c)) ?? [];
       const takeOwn = (x: Round) => ((x.saleRedisMs - idleMsPerS * x.seconds) * 1000) / Math.max(1, x.requests);
@@ -478,7 +479,7 @@ async function main() {
       const ratio = s.ratio === undefined ? '' : `${(s.ratio * 100).toFixed(0)}%`;
       console.log(`| ${s.case} | ${s.requests_per_s} | ${s.p50_ms} | ${s.p99_ms} | ${s.max_ms} | ${s.errors} | ${s.non_2xx} | ${s.accepted} | ${ratio} | ${cpu} | ${s.cpu_ms_per_1k.sale_redis} / ${s.cpu_ms_per_1k.sale_redis_net} | ${s.attempts_per_take_call ?? ''} |`);
     }
-    console.log(`\nThe sale's Redis idle: ${idleMsPerS.toFixed(1)} CPU ms per s (median of ${idleSaleRedisMsPerS.length} one-second samples, one before each round).`);
+    console.log(`\nThe sale's Redis idle: ${idleMsPerS.toFixed(1)} CPU ms per s (mean of ${idleSaleRedisMsPerS.length} one-second samples, one before each round).`);
     if (sellOutRound) {
       console.log(`\nSell-out on the framework with the worker running: ${Math.round(sellOutRound.rps)} req/s, p50 ${sellOutRound.p50} ms, p99 ${sellOutRound.p99} ms.`);
     } else {
