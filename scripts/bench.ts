@@ -4,6 +4,9 @@
 // and the load generator; checks the sales afterwards; writes bench-results/latest.json.
 // Flags: --rounds N (5), --duration S (3), --connections N (100), --stock N (10000, the
 // sell-out), --accept-share F (0.1, the hot-path sales' stock per request), --only REGEX.
+// POST /orders runs grouped (the product: ORDER_TAKE_GROUP_MAX's default) and one-by-one
+// (ORDER_TAKE_GROUP_MAX=1, today's one call per attempt) on each host, at full load and with one
+// attempt in flight; the sale's Redis is measured apart (CPU, take calls from INFO commandstats).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -13,7 +16,7 @@ import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { saleKeys } from '../functions/src/lib/redis.ts';
-import { ROOT, startStack, type Stack } from './stack.ts';
+import { ROOT, spawnFunction, startStack, type Stack } from './stack.ts';
 import { progress, waitFor } from './local/system.ts';
 
 const { values: flags } = parseArgs({
@@ -67,12 +70,15 @@ interface Case {
   /** Sends the verified-claims header of a distinct user per request. */
   asBuyers?: boolean;
   baseline?: string;
+  /** Connections of the load generator (default --connections): 1 is one attempt in flight. */
+  connections?: number;
 }
 
-/** CPU milliseconds used per 1,000 requests by the host, Redis and the load generator. */
+/** CPU milliseconds used per 1,000 requests by the host, Redis (both; the sale's alone) and the load generator. */
 interface CpuShare {
   host: number;
   redis: number;
+  saleRedis: number;
   load: number;
 }
 
@@ -86,6 +92,11 @@ interface Round {
   non2xx: number;
   accepted: number;
   requests: number;
+  /** Calls of Lua scripts on the sale's Redis (take-n.lua on the hot path), per request. */
+  takeCallsPerRequest: number;
+  /** The sale's Redis's CPU ms over the round, and the round's length. */
+  saleRedisMs: number;
+  seconds: number;
 }
 
 interface BenchSale {
@@ -117,16 +128,37 @@ function cpuMs(pid: number | undefined): number {
 /** The stack's Redis servers: the sale's and the local queue's. */
 let redisPids: (number | undefined)[] = [];
 const redisCpuMs = () => redisPids.reduce<number>((sum, pid) => sum + cpuMs(pid), 0);
+/**
+ * The sale's Redis alone, where the take runs (the queue's Redis is the other), from its own
+ * INFO: CPU ms so far (getrusage, finer than /proc's ticks) and script calls (EVALSHA, EVAL).
+ */
+let saleRedisStats: () => Promise<{ cpuMs: number; calls: number }> = () => Promise.resolve({ cpuMs: 0, calls: 0 });
+/**
+ * The sale's Redis's CPU ms per second with no request in flight (the sweeper, the instances'
+ * sale-list refreshes and metrics): sampled for a second before each round, their mean (the
+ * sweeper's passes are periodic: a median would miss them) is taken off each case's figure,
+ * which is then the take's own.
+ */
+const idleSaleRedisMsPerS: number[] = [];
+async function sampleIdleSaleRedis(): Promise<void> {
+  const before = await saleRedisStats();
+  const t0 = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const after = await saleRedisStats();
+  idleSaleRedisMsPerS.push(((after.cpuMs - before.cpuMs) * 1000) / (performance.now() - t0));
+}
 let nextUser = 0;
 let userHeaders: string[] = [];
 
 async function measure(c: Case, seconds: number, stopWhen?: () => Promise<boolean>): Promise<Round> {
   const headers = { 'content-type': 'application/json' };
+  const saleBefore = await saleRedisStats();
+  const t0 = performance.now();
   let instance: autocannon.Instance | undefined;
   const run = new Promise<autocannon.Result>((resolve, reject) => {
     instance = autocannon({
     url: c.url,
-    connections: CONNECTIONS,
+    connections: c.connections ?? CONNECTIONS,
     duration: seconds,
     requests: [
       {
@@ -152,10 +184,14 @@ async function measure(c: Case, seconds: number, stopWhen?: () => Promise<boolea
   const result = await run;
   clearInterval(watch);
   const load = process.cpuUsage(before.load);
+  const elapsedS = (performance.now() - t0) / 1000;
+  const saleAfter = await saleRedisStats();
+  const calls = saleAfter.calls - saleBefore.calls;
   const per1k = (ms: number) => (ms * 1000) / Math.max(1, result.requests.total);
   const cpu = {
     host: per1k(cpuMs(hostPid) - before.host),
     redis: per1k(redisCpuMs() - before.redis),
+    saleRedis: per1k(saleAfter.cpuMs - saleBefore.cpuMs),
     load: per1k((load.user + load.system) / 1000),
   };
   const codes = result.statusCodeStats as unknown as Record<string, { count: number }>;
@@ -169,6 +205,9 @@ async function measure(c: Case, seconds: number, stopWhen?: () => Promise<boolea
     non2xx: result.non2xx,
     accepted: codes['202']?.count ?? 0,
     requests: result.requests.total,
+    takeCallsPerRequest: calls / Math.max(1, result.requests.total),
+    saleRedisMs: saleAfter.cpuMs - saleBefore.cpuMs,
+    seconds: elapsedS,
   };
 }
 
@@ -193,6 +232,13 @@ async function main() {
   });
   const redis = new Redis(stack.env.REDIS_URL ?? '', { keyPrefix: 'bench:' });
   redisPids = [stack.env.REDIS_URL, stack.env.QUEUE_REDIS_URL].map((url) => (url ? pidOnPort(Number(new URL(url).port)) : undefined));
+  saleRedisStats = async () => {
+    const info = (await redis.call('INFO', 'cpu', 'commandstats')) as string;
+    const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? NaN);
+    let calls = 0;
+    for (const m of info.matchAll(/^cmdstat_(?:evalsha|eval):calls=(\d+)/gm)) calls += Number(m[1]);
+    return { cpuMs: (field('used_cpu_user') + field('used_cpu_sys')) * 1000, calls };
+  };
   const tokensLeft = async (saleId: string) => Number(await redis.get(saleKeys(saleId).stock));
   const db = new pg.Pool({ connectionString: stack.env.DATABASE_URL, max: 4 });
   try {
@@ -202,13 +248,21 @@ async function main() {
       host([FRAMEWORK_MAIN, '--target=hello', `--source=${path.join(import.meta.dirname, 'bench/hello-ff.cjs')}`], port, env);
     const helloNode = (port: number, env: Record<string, string> = {}) => host([path.join(import.meta.dirname, 'bench/hello-node.mjs')], port, env);
     const lean = host([...profile, path.join(ROOT, 'functions/dist/lean-host.js')], BASE + 10, { ...stack.env, TARGET: 'orders' });
+    // Today's take beside the grouped one, in the same run: one call of take-n.lua per attempt.
+    const ONE_BY_ONE = { ORDER_TAKE_GROUP_MAX: '1' };
+    const leanOneByOne = host([path.join(ROOT, 'functions/dist/lean-host.js')], BASE + 18, { ...stack.env, TARGET: 'orders', ...ONE_BY_ONE });
+    // As the stack starts its orders function (its log to a file), one call per attempt.
+    const ffOneByOneLogs = path.join(ROOT, '.local/bench/logs-one-by-one');
+    mkdirSync(ffOneByOneLogs, { recursive: true });
+    children.push(spawnFunction('orders', BASE + 19, { ...stack.env, ...ONE_BY_ONE }, ffOneByOneLogs));
+    const ffOneByOne = `http://127.0.0.1:${BASE + 19}`;
     const nodeHello = helloNode(BASE + 11);
     const ffHello = helloFf(BASE + 12);
     const expressHello = host([path.join(import.meta.dirname, 'bench/hello-express.mjs')], BASE + 14);
     // The price of a promise on each host: the framework runs every request in a domain.
     const ffHelloAwaits = helloFf(BASE + 15, { AWAITS: String(AWAITS) });
     const nodeHelloAwaits = helloNode(BASE + 16, { AWAITS: String(AWAITS) });
-    await Promise.all([up(lean, '/health'), up(nodeHello), up(ffHello), up(expressHello), up(ffHelloAwaits), up(nodeHelloAwaits)]);
+    await Promise.all([up(lean, '/health'), up(leanOneByOne, '/health'), up(ffOneByOne, '/health'), up(nodeHello), up(ffHello), up(expressHello), up(ffHelloAwaits), up(nodeHelloAwaits)]);
 
     progress('seeding buyers');
     const { rows: users } = await db.query<{ user_id: string }>(
@@ -239,9 +293,10 @@ async function main() {
       return { productId: product.product_id, saleId: sale.sale_id, stock };
     };
 
-    // The floor of POST /orders on node:http: the take script alone, on a sold-out sale.
+    // The floor of today's POST /orders on node:http: the take script alone, one call per
+    // attempt, on a sold-out sale. The sale's Redis CPU per call here is its ceiling of calls/s.
     const floorSale = await newSale('bench floor: the take script alone', 0);
-    const takeFloor = host([path.join(import.meta.dirname, 'bench/take-floor.mjs')], BASE + 17, { ...stack.env, SALE_ID: floorSale.saleId });
+    const takeFloor = host([path.join(import.meta.dirname, 'bench/take-floor.mjs')], BASE + 17, { ...stack.env, SALE_ID: floorSale.saleId, ...ONE_BY_ONE });
     await up(takeFloor);
 
     const hello = (name: string, h: Case['host'], url: string, baseline?: string): Case => ({
@@ -249,18 +304,24 @@ async function main() {
     });
     // Each order case's request body for the round, made once: the load generator's own work is not the system's.
     const orderBodies = new Map<Case, string>();
-    const orders = (h: Case['host'], url: string, baseline: string): Case => {
+    const orders = (h: Case['host'], url: string, baseline: string, name = 'POST /orders', connections?: number): Case => {
       const c: Case = {
-        name: 'POST /orders', host: h, url, method: 'POST', path: '/orders', body: () => orderBodies.get(c) ?? '', asBuyers: true, baseline,
+        name, host: h, url, method: 'POST', path: '/orders', body: () => orderBodies.get(c) ?? '', asBuyers: true, baseline, connections,
       };
       return c;
     };
+    const ONE_BY_ONE_NAME = 'POST /orders one-by-one (ORDER_TAKE_GROUP_MAX=1)';
     const allCases: Case[] = [
       hello('hello POST', 'node:http', nodeHello),
       hello('hello POST', 'Functions Framework', ffHello),
       hello('hello POST', 'Express 5', expressHello),
       orders('Functions Framework', stack.functionUrls.orders, 'Functions Framework hello POST'),
       orders('node:http', lean, 'node:http hello POST'),
+      orders('Functions Framework', ffOneByOne, 'Functions Framework hello POST', ONE_BY_ONE_NAME),
+      orders('node:http', leanOneByOne, 'node:http hello POST', ONE_BY_ONE_NAME),
+      // One attempt in flight: what grouping costs a lone attempt (the end of the turn).
+      orders('node:http', lean, 'node:http hello POST', 'POST /orders, 1 connection', 1),
+      orders('node:http', leanOneByOne, 'node:http hello POST', `${ONE_BY_ONE_NAME}, 1 connection`, 1),
       // It makes up a new buyer per request itself: it reads nothing of the request.
       hello('take script alone, sold out (the floor of POST /orders)', 'node:http', takeFloor, 'node:http hello POST'),
       { name: 'GET /sales', host: 'Functions Framework', url: sales, method: 'GET', path: '/sales', baseline: 'Functions Framework hello POST' },
@@ -297,6 +358,7 @@ async function main() {
     for (const c of cases) await run(c, 1, 'warm-up');
     const rounds = new Map<string, Round[]>(cases.map((c) => [key(c), []]));
     for (let r = 1; r <= ROUNDS; r++) {
+      await sampleIdleSaleRedis();
       for (const c of cases) {
         progress(`round ${r}/${ROUNDS}: ${key(c)}`);
         rounds.get(key(c))?.push(await run(c, DURATION, `round ${r}`));
@@ -305,8 +367,10 @@ async function main() {
     stack.control.resumeDispatcher();
     const resumedAt = new Date();
 
+    const idleMsPerS = idleSaleRedisMsPerS.reduce((sum, x) => sum + x, 0) / Math.max(1, idleSaleRedisMsPerS.length);
     const summary = cases.map((c) => {
       const rs = rounds.get(key(c)) ?? [];
+      const takeOwn = (x: Round) => ((x.saleRedisMs - idleMsPerS * x.seconds) * 1000) / Math.max(1, x.requests);
       return {
         case: key(c),
         requests_per_s: Math.round(median(rs.map((x) => x.rps))),
@@ -316,9 +380,13 @@ async function main() {
         errors: rs.reduce((n, x) => n + x.errors, 0),
         non_2xx: rs.reduce((n, x) => n + x.non2xx, 0),
         accepted: rs.reduce((n, x) => n + x.accepted, 0),
+        attempts_per_take_call: c.asBuyers ? Number((1 / Math.max(1e-9, median(rs.map((x) => x.takeCallsPerRequest)))).toFixed(2)) : undefined,
         cpu_ms_per_1k: {
           host: Math.round(median(rs.map((x) => x.cpu.host))),
           redis: Math.round(median(rs.map((x) => x.cpu.redis))),
+          sale_redis: Number(median(rs.map((x) => x.cpu.saleRedis)).toFixed(1)),
+          /** The sale's Redis less its idle rate: what the requests themselves cost it. */
+          sale_redis_net: Number(median(rs.map(takeOwn)).toFixed(1)),
           load_generator: Math.round(median(rs.map((x) => x.cpu.load))),
         },
         baseline: c.baseline,
@@ -415,13 +483,14 @@ async function main() {
     const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
     console.log(`\nBench on ${machine}; ${ROUNDS} rounds × ${DURATION} s per case, ${CONNECTIONS} connections, medians.`);
     console.log(`Order cases: a distinct buyer per request; each round against a fresh sale whose stock is ${Math.round(ACCEPT_SHARE * 100)}% of the case's requests in its previous round.\n`);
-    console.log('| case | req/s | p50 ms | p99 ms | max ms | errors | non-2xx | 202 | ratio to its host\'s hello | CPU ms per 1k requests: host / Redis / load generator |');
-    console.log('|---|---|---|---|---|---|---|---|---|---|');
+    console.log('| case | req/s | p50 ms | p99 ms | max ms | errors | non-2xx | 202 | ratio to its host\'s hello | CPU ms per 1k requests: host / Redis / load generator | of which the sale\'s Redis: all / less its idle rate | attempts per take call |');
+    console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
     for (const s of rows) {
       const cpu = `${s.cpu_ms_per_1k.host} / ${s.cpu_ms_per_1k.redis} / ${s.cpu_ms_per_1k.load_generator}`;
       const ratio = s.ratio === undefined ? '' : `${(s.ratio * 100).toFixed(0)}%`;
-      console.log(`| ${s.case} | ${s.requests_per_s} | ${s.p50_ms} | ${s.p99_ms} | ${s.max_ms} | ${s.errors} | ${s.non_2xx} | ${s.accepted} | ${ratio} | ${cpu} |`);
+      console.log(`| ${s.case} | ${s.requests_per_s} | ${s.p50_ms} | ${s.p99_ms} | ${s.max_ms} | ${s.errors} | ${s.non_2xx} | ${s.accepted} | ${ratio} | ${cpu} | ${s.cpu_ms_per_1k.sale_redis} / ${s.cpu_ms_per_1k.sale_redis_net} | ${s.attempts_per_take_call ?? ''} |`);
     }
+    console.log(`\nThe sale's Redis idle: ${idleMsPerS.toFixed(1)} CPU ms per s (mean of ${idleSaleRedisMsPerS.length} one-second samples, one before each round).`);
     if (sellOutRound) {
       console.log(`\nSell-out on the framework with the worker running: ${Math.round(sellOutRound.rps)} req/s, p50 ${sellOutRound.p50} ms, p99 ${sellOutRound.p99} ms.`);
     } else {
@@ -437,10 +506,20 @@ async function main() {
     const ratio = (name: string) => rows.find((r) => r.case === name)?.ratio ?? 0;
     const sellOutCheck = checks.find((c) => c.sale === 'sell-out');
     const leanRow = rows.find((r) => r.case === 'node:http POST /orders');
+    const row = (name: string) => rows.find((r) => r.case === name);
+    // Redis CPU per attempt: the sale's Redis, where the take runs (the queue's is apart).
+    const saleRedisPerAttempt = (name: string) => row(name)?.cpu_ms_per_1k.sale_redis_net ?? NaN;
+    const redisShare = (h: string) => saleRedisPerAttempt(`${h} POST /orders`) / saleRedisPerAttempt(`${h} ${ONE_BY_ONE_NAME}`);
+    const lowLoadP99 = { grouped: row('node:http POST /orders, 1 connection')?.p99_ms ?? Infinity, oneByOne: row(`node:http ${ONE_BY_ONE_NAME}, 1 connection`)?.p99_ms ?? NaN };
     const targets = [
       ['POST /orders on the lean host ≥ 50% of node:http hello', ratio('node:http POST /orders') >= 0.5],
       ['POST /orders on the lean host p99 ≤ 20 ms', (leanRow?.p99_ms ?? Infinity) <= 20],
+      ['POST /orders on the lean host ≥ 55% of node:http hello (grouped take)', ratio('node:http POST /orders') >= 0.55],
+      [`Redis CPU per attempt of the grouped take ≤ ⅓ of one-by-one (lean host ${(redisShare('node:http') * 100).toFixed(0)}%)`, redisShare('node:http') <= 1 / 3],
+      [`… on the framework (${(redisShare('Functions Framework') * 100).toFixed(0)}%)`, redisShare('Functions Framework') <= 1 / 3],
       ['POST /orders on the framework ≥ 80% of its hello', ratio('Functions Framework POST /orders') >= 0.8],
+      ['POST /orders on the framework ≥ 90% of its hello (grouped take)', ratio('Functions Framework POST /orders') >= 0.9],
+      [`one attempt in flight: p99 grouped ≤ one-by-one (${lowLoadP99.grouped} vs ${lowLoadP99.oneByOne} ms)`, lowLoadP99.grouped <= lowLoadP99.oneByOne],
       ['GET /sales ≥ 80% of its host\'s hello', ratio('Functions Framework GET /sales') >= 0.8],
       [`${STOCK} units sold out with exactly ${STOCK} confirmed`, sellOutCheck?.confirmed === STOCK && sellOutCheck.no_oversell],
       ['202→confirmed p99 ≤ 2 s', (sellOutCheck?.accepted_to_confirmed_p99_ms ?? Infinity) <= 2000],
@@ -449,12 +528,24 @@ async function main() {
     console.log('\nTargets:');
     for (const [what, met] of targets) console.log(`  ${met ? '✓' : '✗'} ${what}`);
 
+    // What `npm run capacity` reads: the framework's mean group (what the cloud runs), and one
+    // Redis's script calls/s: one core's ms over the sale's Redis CPU per call of the take floor
+    // (one sold-out attempt per call), the attempts/s of grouped calls likewise.
+    const floorRedisPerCall = saleRedisPerAttempt('node:http take script alone, sold out (the floor of POST /orders)') / 1000;
+    const scale = {
+      attempts_per_take_call: row('Functions Framework POST /orders')?.attempts_per_take_call,
+      take_calls_per_s_ceiling: Number.isFinite(floorRedisPerCall) && floorRedisPerCall > 0 ? Math.round(1000 / floorRedisPerCall) : undefined,
+      take_attempts_per_s_ceiling_grouped: Number.isFinite(saleRedisPerAttempt('Functions Framework POST /orders'))
+        ? Math.round(1_000_000 / saleRedisPerAttempt('Functions Framework POST /orders'))
+        : undefined,
+    };
+    console.log(`\nScale: ${scale.attempts_per_take_call ?? '?'} attempts per take call on the framework; one Redis core: ${scale.take_calls_per_s_ceiling ?? '?'} take calls/s (one attempt each), ${scale.take_attempts_per_s_ceiling_grouped ?? '?'} attempts/s grouped.`);
     mkdirSync(path.join(ROOT, 'bench-results'), { recursive: true });
     const file = path.join(ROOT, 'bench-results/latest.json');
     writeFileSync(
       file,
       JSON.stringify(
-        { at: new Date().toISOString(), machine, load_average: os.loadavg().map((x) => Math.round(x * 100) / 100), rounds: ROUNDS, duration_s: DURATION, connections: CONNECTIONS, accept_share: ACCEPT_SHARE, cases: rows, sell_out: sellOutRound, sales: checks, backlog_drain: drain, targets: targets.map(([what, met]) => ({ what, met })) },
+        { at: new Date().toISOString(), machine, load_average: os.loadavg().map((x) => Math.round(x * 100) / 100), rounds: ROUNDS, duration_s: DURATION, connections: CONNECTIONS, accept_share: ACCEPT_SHARE, scale, cases: rows, sell_out: sellOutRound, sales: checks, backlog_drain: drain, targets: targets.map(([what, met]) => ({ what, met })) },
         null,
         2,
       ),

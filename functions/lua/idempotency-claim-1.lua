@@ -7,7 +7,7 @@
 
   Returns 0 when this request may use the key (first use, or the same request again) and
   1 when the key was first used with a different request (422 idempotency_key_reused).
-  The answer itself is stored by take-7.lua in the sale's slot, atomically with the take.
+  The answer itself is stored by take-n.lua in the sale's slot, atomically with the take.
 ]]
 local first = redis.call('GET', KEYS[1])
 if first and first ~= ARGV[1] then

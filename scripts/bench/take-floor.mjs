@@ -1,7 +1,8 @@
 // The floor of POST /orders on node:http: each request answered after one call of the take
 // script (the real script and keys, through the functions' own Redis client) and nothing else
 // of the handler: no routing, authentication, body, sale lookup or error mapping. A distinct
-// buyer per request, against SALE_ID (sold out: the refusal most attempts end in).
+// buyer per request, against SALE_ID (sold out: the refusal most attempts end in). The bench
+// runs it with ORDER_TAKE_GROUP_MAX=1: one call per attempt, today's floor.
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { takeStockToken } from '../../functions/dist/orders/take.js';

@@ -1,5 +1,5 @@
 // Preloaded into the orders function by the fault suite (NODE_OPTIONS=--import this file): the
-// process exits right after take-7.lua hands out a unit and before its enqueue, the crash of
+// process exits right after take-n.lua hands out a unit and before its enqueue, the crash of
 // design.md §6 that the sweeper must finish. It wraps the take on every Redis client, so that
 // no hook of it sits on the production path.
 import { Redis } from 'ioredis';
@@ -16,10 +16,11 @@ Redis.prototype.defineCommand = function defineWrapped(name, definition) {
     const called = take.apply(this, args);
     // ioredis copies the command onto the pipeline it batches calls in: wrap the client's call only.
     if (!(this instanceof Redis)) return called;
-    return called.then((reply) => {
-      const [code, , , , replayed] = reply;
-      if (code === 0 && replayed === 0) process.exit(CRASH_EXIT_CODE); // a new unit taken: die before the enqueue
-      return reply;
+    return called.then((flat) => {
+      // Five values per attempt of the group (code … replayed): a new unit taken by any of
+      // them, die before its enqueue.
+      for (let i = 0; i < flat.length; i += 5) if (flat[i] === 0 && flat[i + 4] === 0) process.exit(CRASH_EXIT_CODE);
+      return flat;
     });
   };
 };

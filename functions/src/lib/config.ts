@@ -90,6 +90,11 @@ export const configSchema = z.object({
   ORDER_RATE_USER_BURST: positiveInt(5),
   ORDER_RATE_IP_PER_SECOND: z.coerce.number().min(0).default(100),
   ORDER_RATE_IP_BURST: positiveInt(200),
+  /**
+   * The most POST /orders attempts on one sale decided by one call of take-n.lua: the attempts
+   * of one turn of the event loop go together (orders/take.ts); 1 is one call per attempt.
+   */
+  ORDER_TAKE_GROUP_MAX: positiveInt(100),
   /** POST /users/authenticate attempts per email and per client IP, per minute (0: no limit). */
   LOGIN_RATE_EMAIL_PER_MINUTE: z.coerce.number().min(0).default(10),
   LOGIN_RATE_IP_PER_MINUTE: z.coerce.number().min(0).default(120),

@@ -15,7 +15,8 @@ export type ScriptName = (typeof SCRIPT_NAMES)[number];
 
 export interface ScriptSource {
   name: string;
-  numberOfKeys: number;
+  /** undefined for `<name>-n.lua`: each call says how many of its arguments are keys. */
+  numberOfKeys: number | undefined;
   lua: string;
 }
 
@@ -26,14 +27,17 @@ function withIncludes(lua: string, dir: URL): string {
   );
 }
 
-/** Reads every `<name>-<number of keys>.lua` file, as BullMQ names its commands. */
+/**
+ * Reads every `<name>-<number of keys>.lua` file, as BullMQ names its commands; `<name>-n.lua`
+ * takes as many keys as each call gives (a group of attempts).
+ */
 export function loadScripts(dir: URL = SCRIPT_DIR): ScriptSource[] {
   return readdirSync(dir)
-    .map((file) => /^([a-z][a-z-]*?)-(\d+)\.lua$/.exec(file))
+    .map((file) => /^([a-z][a-z-]*?)-(\d+|n)\.lua$/.exec(file))
     .filter((m): m is RegExpExecArray => m !== null)
     .map((m) => ({
       name: m[1] as string,
-      numberOfKeys: Number(m[2]),
+      numberOfKeys: m[2] === 'n' ? undefined : Number(m[2]),
       lua: withIncludes(readFileSync(new URL(m[0], dir), 'utf8'), dir),
     }));
 }
@@ -62,11 +66,15 @@ export function createRedis(options: RedisOptions = {}): FlashRedis {
   for (const name of SCRIPT_NAMES) {
     if (!sources.some((s) => s.name === name)) throw new Error(`Lua script ${name} is missing from ${SCRIPT_DIR.pathname}`);
   }
-  for (const source of sources) client.defineCommand(source.name, { numberOfKeys: source.numberOfKeys, lua: source.lua });
+  const variadic = new Set<string>();
+  for (const source of sources) {
+    if (source.numberOfKeys === undefined) variadic.add(source.name);
+    client.defineCommand(source.name, { numberOfKeys: source.numberOfKeys, lua: source.lua });
+  }
   client.runScript = (name, keys, args) => {
     const fn = (client as unknown as Record<string, ScriptFn>)[name];
     if (!fn) throw new Error(`no Lua script ${name}`);
-    return fn.call(client, ...keys, ...args);
+    return variadic.has(name) ? fn.call(client, keys.length, ...keys, ...args) : fn.call(client, ...keys, ...args);
   };
   client.on('error', (err) => log.warn('redis connection error', errorFields(err)));
   return client;
@@ -91,7 +99,7 @@ export function saleKeys(saleId: string) {
 }
 
 /**
- * An order's record in a sale's `orders` hash, as take-7.lua writes it (`pending`) and
+ * An order's record in a sale's `orders` hash, as take-n.lua writes it (`pending`) and
  * settle-4.lua and rebuild-4.lua rewrite it; `released` once its token went back on sale.
  */
 export const orderRecordSchema = z.object({

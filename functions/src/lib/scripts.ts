@@ -11,7 +11,7 @@ function answerOf<A extends string>(script: ScriptName, answers: readonly A[], c
   return answer;
 }
 
-/** take-7.lua's codes. What each means to a buyer is decided in orders/take.ts. */
+/** take-n.lua's codes. What each means to a buyer is decided in orders/take.ts. */
 export const TAKE_CODES = {
   taken: 0,
   soldOut: 1,
@@ -23,8 +23,10 @@ export const TAKE_CODES = {
 } as const;
 export type TakeCode = (typeof TAKE_CODES)[keyof typeof TAKE_CODES];
 
-/** take-7.lua's answer; `replayed` is 1 for the stored first answer to an Idempotency-Key. */
+/** One answer of take-n.lua; `replayed` is 1 for the stored first answer to an Idempotency-Key. */
 export type TakeReply = [code: TakeCode, orderId: string, nowMs: number, retryAfterMs: number, replayed: 0 | 1];
+/** take-n.lua answers a group in one flat array, this many values per attempt. */
+const TAKE_REPLY_LENGTH = 5;
 
 export interface TakeAttempt {
   saleId: string;
@@ -44,24 +46,32 @@ export interface TakePolicy {
   ipBurst: number;
 }
 
-/** One call of take-7.lua: no promise of its own, since it is the whole of the hot path's Redis work. */
+/**
+ * One call of take-n.lua: a group of attempts on ONE sale (every key in its hash slot),
+ * decided in the order given, one answer each.
+ */
+export function takeTokens(attempts: readonly TakeAttempt[], policy: TakePolicy, client: FlashRedis = redis()): Promise<TakeReply[]> {
+  const saleId = attempts[0]?.saleId ?? '';
+  const k = saleKeys(saleId);
+  const keys = [k.meta, k.stock, k.buyers, k.orders];
+  const args: (string | number)[] = [policy.idempotencyTtlSeconds, policy.userIntervalMs, policy.userBurst, policy.ipIntervalMs, policy.ipBurst];
+  for (const attempt of attempts) {
+    if (attempt.saleId !== saleId) throw new Error('a take groups the attempts of one sale');
+    const a = attemptKeys(saleId, attempt.userId, attempt.clientIp, attempt.idempotencyKey);
+    keys.push(a.idempotency, a.userRate, a.ipRate);
+    args.push(attempt.userId, attempt.orderId, attempt.idempotencyKey ? 1 : 0);
+  }
+  return client.runScript('take', keys, args).then((flat) => {
+    const values = flat as TakeReply[number][];
+    const replies: TakeReply[] = [];
+    for (let i = 0; i < values.length; i += TAKE_REPLY_LENGTH) replies.push(values.slice(i, i + TAKE_REPLY_LENGTH) as TakeReply);
+    return replies;
+  });
+}
+
+/** A group of one: the one-by-one take. */
 export function takeToken(attempt: TakeAttempt, policy: TakePolicy, client: FlashRedis = redis()): Promise<TakeReply> {
-  const k = saleKeys(attempt.saleId);
-  const a = attemptKeys(attempt.saleId, attempt.userId, attempt.clientIp, attempt.idempotencyKey);
-  return client.runScript(
-    'take',
-    [k.meta, k.stock, k.buyers, k.orders, a.idempotency, a.userRate, a.ipRate],
-    [
-      attempt.userId,
-      attempt.orderId,
-      attempt.idempotencyKey ? 1 : 0,
-      policy.idempotencyTtlSeconds,
-      policy.userIntervalMs,
-      policy.userBurst,
-      policy.ipIntervalMs,
-      policy.ipBurst,
-    ],
-  ) as Promise<TakeReply>;
+  return takeTokens([attempt], policy, client).then((replies) => replies[0] as TakeReply);
 }
 
 /** settle-4.lua's answers, each at the index of its code; `moved`: rebuilt since the caller's epoch. */

@@ -1,9 +1,11 @@
-// Taking a stock token: the one Redis round trip of POST /orders, and what its codes mean to a buyer.
+// Taking a stock token: the one Redis round trip of POST /orders, and what its codes mean to a
+// buyer. The attempts on one sale that reach this instance in the same turn of the event loop
+// share that round trip: one call of take-n.lua decides them in arrival order (docs/design.md §4).
 import { config, type Config } from '../lib/config.js';
 import { intervalMs, rateLimited } from '../lib/client.js';
 import { ApiError } from '../lib/errors.js';
 import { attemptKeys, redis } from '../lib/redis.js';
-import { TAKE_CODES, takeToken, type TakeAttempt, type TakePolicy } from '../lib/scripts.js';
+import { TAKE_CODES, takeTokens, type TakeAttempt, type TakeReply, type TakePolicy } from '../lib/scripts.js';
 
 /** The refusals are immutable and most attempts end in one: made once, not per attempt. */
 const REFUSALS = {
@@ -18,7 +20,7 @@ export type TakeResult =
   | { outcome: 'taken'; orderId: string; takenMs: number; replayed: boolean }
   | { outcome: 'not_loaded' };
 
-/** take-7.lua's answer as the buyer's: the one place its codes get a meaning. */
+/** One answer of take-n.lua as the buyer's: the one place its codes get a meaning. */
 export function takeOutcome(reply: unknown): TakeResult {
   const [code, orderId, nowMs, retryAfterMs, replayed] = reply as [number, string, number, number, number];
   switch (code) {
@@ -41,8 +43,8 @@ export function takeOutcome(reply: unknown): TakeResult {
 export type Attempt = TakeAttempt;
 
 /** The take's settings, made once per configuration rather than once per attempt. */
-let policy: { of: Config; policy: TakePolicy } | undefined;
-function takePolicy(): TakePolicy {
+let policy: { of: Config; policy: TakePolicy; groupMax: number } | undefined;
+function takePolicy(): { policy: TakePolicy; groupMax: number } {
   const cfg = config();
   if (policy?.of !== cfg) {
     policy = {
@@ -54,14 +56,80 @@ function takePolicy(): TakePolicy {
         ipIntervalMs: intervalMs(cfg.ORDER_RATE_IP_PER_SECOND),
         ipBurst: cfg.ORDER_RATE_IP_BURST,
       },
+      groupMax: cfg.ORDER_TAKE_GROUP_MAX,
     };
   }
-  return policy.policy;
+  return policy;
 }
 
-/** The one Redis round trip of a purchase attempt: replay, rate limits and the take, atomically. */
+interface Waiting {
+  attempt: Attempt;
+  resolve: (result: TakeResult) => void;
+  reject: (err: unknown) => void;
+}
+
+/** The group forming in this turn, per sale (a call's keys are all in its sale's slot). */
+const forming = new Map<string, Waiting[]>();
+let flushQueued = false;
+
+/** Sends every group formed in this turn: at its end (setImmediate), never on a timer. */
+function flushGroups(): void {
+  flushQueued = false;
+  const { policy: p } = takePolicy();
+  for (const group of forming.values()) sendGroup(group, p);
+  forming.clear();
+}
+
+/**
+ * One call for the group; each attempt gets its own answer, in the order it came. A call that
+ * fails fails every attempt of it with its error, as a failed call failed its one attempt.
+ */
+function sendGroup(group: Waiting[], p: TakePolicy): void {
+  let call: Promise<TakeReply[]>;
+  try {
+    call = takeTokens(group.map((w) => w.attempt), p);
+  } catch (err) {
+    call = Promise.reject(err as Error);
+  }
+  call.then(
+    (replies: TakeReply[]) => {
+      for (let i = 0; i < group.length; i++) {
+        const w = group[i] as Waiting;
+        try {
+          w.resolve(takeOutcome(replies[i]));
+        } catch (err) {
+          w.reject(err);
+        }
+      }
+    },
+    (err: unknown) => {
+      for (const w of group) w.reject(err);
+    },
+  );
+}
+
+/**
+ * The one Redis round trip of a purchase attempt: replay, rate limits and the take, atomically.
+ * It joins the group of its sale formed in this turn, sent when the turn ends (a lone attempt
+ * waits for nothing else) or at once when the group reaches ORDER_TAKE_GROUP_MAX.
+ */
 export function takeStockToken(attempt: Attempt): Promise<TakeResult> {
-  return takeToken(attempt, takePolicy()).then(takeOutcome);
+  return new Promise((resolve, reject) => {
+    const { policy: p, groupMax } = takePolicy();
+    let group = forming.get(attempt.saleId);
+    if (!group) {
+      group = [];
+      forming.set(attempt.saleId, group);
+    }
+    group.push({ attempt, resolve, reject });
+    if (group.length >= groupMax) {
+      forming.delete(attempt.saleId);
+      sendGroup(group, p);
+    } else if (!flushQueued) {
+      flushQueued = true;
+      setImmediate(flushGroups);
+    }
+  });
 }
 
 /** Forgets the stored answer to an attempt that turned out not to hold (its enqueue failed). */
