@@ -24,6 +24,9 @@ export interface Measured {
   takeCallsCeiling: Sourced;
   /** Attempts one take call decides (grouped takes); 1 without grouping. */
   attemptsPerTakeCall: Sourced;
+  /** Attempts per second one Redis core decides in calls of attemptsPerTakeCall: a grouped call
+   *  costs more than a lone one, so this is not takeCallsCeiling × attemptsPerTakeCall. */
+  takeAttemptsCeiling: Sourced;
   /** Orders one Cloud Task carries; 1 when each order is its own task. */
   ordersPerTask: Sourced;
   /** Orders PostgreSQL confirms per second when a backlog waits (the worker's pace). */
@@ -121,7 +124,7 @@ export function capacity(m: Measured, d: Deployment, a: Assumptions, p: Prices):
 
   // What the purchase path can answer: the orders function's instances, and the sale's one Redis shard.
   const ordersCapacity = d.orders.maxInstances * m.ordersPerInstance.value;
-  const redisAttemptsCapacity = m.takeCallsCeiling.value * m.attemptsPerTakeCall.value;
+  const redisAttemptsCapacity = m.takeAttemptsCeiling.value;
   const postCapacity = Math.min(ordersCapacity, redisAttemptsCapacity);
   // A buyer's first attempt takes a unit while stock lasts; past the capacity, buyers wait (and retry).
   const acceptedPerS = Math.min(arrivalPerS, postCapacity / a.attemptsPerBuyer);
@@ -176,11 +179,12 @@ export function capacity(m: Measured, d: Deployment, a: Assumptions, p: Prices):
       bound: `Cloud Run concurrency ${d.orders.concurrency} (terraform); in flight = rate × p50 ${fmt(m.ordersP50Ms)} ms`,
     },
     {
+      // One shard's one core: the takes at the grouped pace, each poll's read counted as a lone call (cautious).
       what: 'Redis calls on the sale\'s shard',
-      demand: redisCallsPerS,
-      ceiling: m.takeCallsCeiling.value,
-      unit: 'calls/s',
-      bound: `one shard's ceiling, ${m.takeCallsCeiling.from}`,
+      demand: posts / m.takeAttemptsCeiling.value + orderPolls / m.takeCallsCeiling.value,
+      ceiling: 1,
+      unit: 'of one Redis core',
+      bound: `one shard's core: takes at ${fmt(m.takeAttemptsCeiling.value)} attempts/s (${m.takeAttemptsCeiling.from}), reads at ${fmt(m.takeCallsCeiling.value)} calls/s (${m.takeCallsCeiling.from})`,
     },
     {
       what: 'Cloud Tasks dispatches',

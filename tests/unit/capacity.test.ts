@@ -20,6 +20,7 @@ const measured: Measured = {
   readsPerInstance: given(2000),
   takeCallsCeiling: given(40_000),
   attemptsPerTakeCall: given(1),
+  takeAttemptsCeiling: given(40_000),
   ordersPerTask: given(1),
   confirmedPerS: given(1000),
   ordersPerCommit: given(10),
@@ -86,8 +87,11 @@ test('capacity: the cost, line by line', () => {
 });
 
 test('capacity: grouped takes and orders per task move the ceilings; a stock above the buyers sells what they take', () => {
-  const scaled = capacity({ ...measured, attemptsPerTakeCall: given(10), ordersPerTask: given(20) }, deployment, buyers, PRICES);
+  const scaled = capacity({ ...measured, attemptsPerTakeCall: given(10), takeAttemptsCeiling: given(100_000), ordersPerTask: given(20) }, deployment, buyers, PRICES);
   near(scaled.redisCallsPerS, 2_000 + scaled.gateway.orderPolls, 'Redis calls/s with groups of 10');
+  // A group of 10 is not 10 lone calls' worth: Redis's share is the takes at the grouped pace plus the polls as lone calls.
+  const redis = scaled.loads.find((l) => l.what === "Redis calls on the sale's shard")!;
+  near(redis.demand, 20_000 / 100_000 + scaled.gateway.orderPolls / 40_000, 'Redis share of a core with groups of 10');
   near(scaled.tasksPerS, 500, 'tasks/s with 20 orders a task');
   near(scaled.confirmingPerS, 1000, 'PostgreSQL now bounds the confirmations');
   assert.equal(scaled.firstCeiling.what, 'PostgreSQL confirmations');
@@ -133,6 +137,9 @@ test('measuredFrom: "scale" when the bench wrote it; the stated figures without 
   const m = measuredFrom({ ...figures, scale: { attempts_per_take_call: 7.5, orders_per_task: 40, take_calls_per_s_ceiling: 70_000 } }, 'framework');
   assert.deepEqual([m.attemptsPerTakeCall.value, m.ordersPerTask.value, m.takeCallsCeiling.value], [7.5, 40, 70_000]);
   assert.match(m.takeCallsCeiling.from, /measured/);
+  assert.equal(m.takeAttemptsCeiling.value, 70_000, 'without a grouped figure an attempt costs a lone call');
+  const grouped = measuredFrom({ ...figures, scale: { attempts_per_take_call: 7.5, take_calls_per_s_ceiling: 70_000, take_attempts_per_s_ceiling_grouped: 150_000 } }, 'framework');
+  assert.equal(grouped.takeAttemptsCeiling.value, 150_000);
   const old = measuredFrom({ ...figures, backlog_drain: undefined }, 'framework');
   assert.equal(old.confirmedPerS.value, 600);
   assert.match(old.confirmedPerS.from, /UNMEASURED/);
