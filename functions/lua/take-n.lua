@@ -4,16 +4,18 @@
   idempotency key, replay the first answer instead; with rate limits, refuse bursts. The
   decision on each is take_one (includes/take-one.lua); a group of one is the one-by-one take.
 
-  n keys (the call gives their number): 4 of the sale, then 3 per attempt, all in the sale's
+  n keys (the call gives their number): 6 of the sale, then 3 per attempt, all in the sale's
   hash slot ({sale_id}), so a cluster runs the call on the sale's shard.
   KEYS[1] meta    hash   starts_ms, ends_ms, stock_total, hold_seconds, product_id, confirmed
   KEYS[2] stock   string tokens left to sell
   KEYS[3] buyers  hash   user_id -> order_id of that user's live (pending/reserved/confirmed) order
   KEYS[4] orders  hash   order_id -> JSON record {user_id, status, taken_ms, released}
+  KEYS[5] room    hash   the waiting room's tickets   KEYS[6] admissions  zset  live admissions
+          (includes/admission.lua; read only when the meta's room_mode is on)
   per attempt i = 0, 1, …:
-  KEYS[5+3i] idem string the first answer to this user's Idempotency-Key: "code:order_id:now_ms"
-  KEYS[6+3i] rate of this user on this sale (GCRA)
-  KEYS[7+3i] rate of this client IP on this sale (GCRA)
+  KEYS[7+3i] idem string the first answer to this user's Idempotency-Key: "code:order_id:now_ms"
+  KEYS[8+3i] rate of this user on this sale (GCRA)
+  KEYS[9+3i] rate of this client IP on this sale (GCRA)
   ARGV[1] seconds the first answer is kept for replay
   ARGV[2] ms between a user's attempts (0: no limit)    ARGV[3] the user's burst
           (only attempts that could take a unit, or of a buyer already in, count)
@@ -32,6 +34,7 @@
                        once per call: every attempt of a group is decided at one now_ms)
     5 not loaded       the sale's keys are missing: rebuild them from PostgreSQL first
     6 rate limited     retry_after_ms says when to come back
+    7 not admitted     the sale's waiting room is on and the caller has no live admission
   and replayed = 1 when the answer is the stored first answer to this Idempotency-Key.
 
   Holds docs/design.md §5 invariant 1 on the Redis side (stock never goes below zero),
@@ -40,14 +43,16 @@
 ]]
 --- @include "gcra"
 --- @include "expire-with-sale"
+--- @include "admission"
 --- @include "take-one"
 
-local SALE_KEYS, KEYS_PER_ATTEMPT, POLICY_ARGS, ARGS_PER_ATTEMPT = 4, 3, 5, 3
+local SALE_KEYS, KEYS_PER_ATTEMPT, POLICY_ARGS, ARGS_PER_ATTEMPT = 6, 3, 5, 3
 
 local t = redis.call('TIME')
-local window = redis.call('HMGET', KEYS[1], 'starts_ms', 'ends_ms')
+local window = redis.call('HMGET', KEYS[1], 'starts_ms', 'ends_ms', 'room_mode')
 local sale = {
-  meta = KEYS[1], stock = KEYS[2], buyers = KEYS[3], orders = KEYS[4],
+  meta = KEYS[1], stock = KEYS[2], buyers = KEYS[3], orders = KEYS[4], room = KEYS[5], admissions = KEYS[6],
+  room_on = window[3] ~= false and window[3] ~= 'off',
   now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000),
   starts_ms = tonumber(window[1]), ends_ms = tonumber(window[2]),
   left = tonumber(redis.call('GET', KEYS[2]) or '0'),

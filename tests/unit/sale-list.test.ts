@@ -20,6 +20,11 @@ function sale(i: number, startsMin: number, endsMin: number): LiveSale {
     hold_seconds: i % 2 === 0 ? 0 : 600,
     stock_remaining: i,
     stock_held: i % 4,
+    waiting_room:
+      i % 2 === 0
+        ? { mode: 'always', admit_per_second: 5 * i, admission_seconds: 60, proof_of_work_bits: i % 3, seed_hash: `${i}`.repeat(64).slice(0, 64) }
+        : { mode: 'off', admit_per_second: 0, admission_seconds: 0, proof_of_work_bits: 0, seed_hash: null },
+    room_counts: { length: 3 * i, admitted: i },
   };
 }
 

@@ -1,8 +1,11 @@
+-- Needs "gcra" and "admission" included before it.
 -- The decision on one purchase attempt, as if it came alone: take-n.lua calls it for
 -- each attempt of a group, in arrival order, so each sees what the ones before it wrote.
 --
 -- sale: the call's shared view of the sale, read once per call (nothing else runs meanwhile):
 --   meta, stock, buyers, orders  the sale's keys (see take-n.lua)
+--   room, admissions              the waiting room's keys (includes/admission.lua)
+--   room_on                       the sale has a waiting room (its meta's room_mode is not off)
 --   now                           ms, Redis's TIME at the start of the call
 --   starts_ms, ends_ms            the window, nil when the sale is not loaded
 --   left                          tokens left, kept equal to the stock key as takes DECR it
@@ -26,7 +29,7 @@ local function take_one(sale, k, v)
     return 5, '', now, 0, 0
   end
   local user_id = ARGV[v + 1]
-  local code, order_id = 0, ARGV[v + 2]
+  local code, order_id, ticket = 0, ARGV[v + 2], nil
   if now < sale.starts_ms then
     code, order_id = 3, ''
   elseif now >= sale.ends_ms then
@@ -37,6 +40,9 @@ local function take_one(sale, k, v)
       code, order_id = 2, existing
     elseif sale.left <= 0 then
       code, order_id = 1, ''
+    end
+    if sale.room_on and (code == 0 or code == 2) then
+      code, order_id, ticket = room_check(sale.meta, sale.stock, sale.room, sale.admissions, user_id, code, order_id, now)
     end
   end
   -- Rate limits guard the stock: an attempt that could take a unit, or a buyer already in who
@@ -59,6 +65,7 @@ local function take_one(sale, k, v)
     redis.call('HSET', sale.buyers, user_id, order_id)
     redis.call('HSET', sale.orders, order_id, cjson.encode({user_id = user_id, status = 'pending', taken_ms = now}))
     sale.took = true
+    room_use(sale.room, sale.admissions, ticket, order_id, now)
   end
   if has_idem then
     redis.call('SET', KEYS[k + 1], code .. ':' .. order_id .. ':' .. now, 'EX', sale.policy.idem_ttl)

@@ -13,6 +13,7 @@ const REFUSALS = {
   [TAKE_CODES.alreadyPurchased]: new ApiError('already_purchased'),
   [TAKE_CODES.notStarted]: new ApiError('sale_not_started'),
   [TAKE_CODES.ended]: new ApiError('sale_ended'),
+  [TAKE_CODES.notAdmitted]: new ApiError('not_admitted'),
 } as const;
 
 export type TakeResult =
@@ -34,6 +35,7 @@ export function takeOutcome(reply: unknown): TakeResult {
     case TAKE_CODES.alreadyPurchased:
     case TAKE_CODES.notStarted:
     case TAKE_CODES.ended:
+    case TAKE_CODES.notAdmitted:
       throw REFUSALS[code];
     default:
       throw new Error(`take returned unknown code ${String(code)}`);

@@ -68,6 +68,7 @@ function saleFields(sale: LiveSale, nowMs: number) {
     stock_remaining: sale.stock_remaining,
     stock_held: sale.stock_held,
     hold_seconds: sale.hold_seconds,
+    waiting_room: { ...sale.waiting_room, ...sale.room_counts },
   };
 }
 
