@@ -36,13 +36,14 @@ async function redisNowMs(client: Redis): Promise<number> {
   return Number(s) * 1000 + Math.floor(Number(us) / 1000);
 }
 
-/** A sale's keys as a rebuild writes them; `window` 'open', 'not-started', 'ended', or 'missing' (no keys). */
-async function install(stock: number, window: 'open' | 'not-started' | 'ended' | 'missing' = 'open', client: Redis = redis): Promise<string> {
+/** A sale's keys as a rebuild writes them; `window` 'open', 'not-started', 'ended', 'missing' (no keys), or 'room' (open, a waiting room always on that nobody joined). */
+async function install(stock: number, window: 'open' | 'not-started' | 'ended' | 'missing' | 'room' = 'open', client: Redis = redis): Promise<string> {
   const saleId = randomUUID();
   if (window === 'missing') return saleId;
   const now = await redisNowMs(client);
-  const [startsMs, endsMs]: readonly [number, number] = ({ open: [now - 60_000, now + 3_600_000], 'not-started': [now + 3_600_000, now + 7_200_000], ended: [now - 7_200_000, now - 3_600_000] } as const)[window];
-  const sale = { startsMs, endsMs, stockTotal: stock, holdSeconds: 0, productId: randomUUID(), tokensLeft: stock, expireAt: Math.ceil(now / 1000) + 3 * 3600 };
+  const [startsMs, endsMs]: readonly [number, number] = ({ open: [now - 60_000, now + 3_600_000], room: [now - 60_000, now + 3_600_000], 'not-started': [now + 3_600_000, now + 7_200_000], ended: [now - 7_200_000, now - 3_600_000] } as const)[window];
+  const room = window === 'room' ? { mode: 'always' as const, rate: 10, secs: 60, above: 0, seed: 'seed', seed_hash: 'hash' } : undefined;
+  const sale = { startsMs, endsMs, stockTotal: stock, holdSeconds: 0, productId: randomUUID(), tokensLeft: stock, expireAt: Math.ceil(now / 1000) + 3 * 3600, room };
   assert.equal(await rebuildSale(saleId, sale, [], client), true);
   return saleId;
 }
@@ -84,7 +85,7 @@ const comparable = ([code, orderId, , retryAfter, replayed]: readonly unknown[])
 test('a group answers exactly as one-by-one calls do, for every answer of the take (differential)', async () => {
   const orderIds = SEQUENCE.map(() => randomUUID());
   const seen = new Set<number>();
-  for (const window of ['open', 'not-started', 'ended', 'missing'] as const) {
+  for (const window of ['open', 'not-started', 'ended', 'missing', 'room'] as const) {
     const alone = await install(SEQUENCE_STOCK, window);
     const grouped = await install(SEQUENCE_STOCK, window);
     const oneByOne = [];
@@ -137,7 +138,7 @@ async function instanceTakes(saleIds: string[], count: number) {
   const calls: number[] = [];
   const run = client.runScript;
   client.runScript = (name, keys, args) => {
-    if (name === 'take') calls.push((keys.length - 4) / 3);
+    if (name === 'take') calls.push((args.length - 5) / 3); // 5 arguments of policy, then 3 per attempt
     return run(name, keys, args);
   };
   try {
