@@ -1,5 +1,5 @@
 // The waiting room's proof-of-work on joining (docs/api.md, Waiting room): find a nonce whose
-// SHA-256 of "<challenge>:<nonce>" starts with `difficulty` zero bits. It costs a person's
+// SHA-256 of "<sale_id>:<user_id>:<nonce>" starts with the sale's `proof_of_work_bits` zero bits. It costs a person's
 // browser a second or two once, and a script that joins ten thousand times ten thousand of
 // them. Solved off the page's thread (a Web Worker), or in small chunks between frames where
 // there is no worker, so the page keeps answering while it runs.
@@ -9,17 +9,12 @@ export interface Challenge {
   difficulty: number;
 }
 
-export interface ProofAnswer {
-  challenge: string;
-  nonce: string;
-}
-
-/** The challenge a join answer asks to be solved, if it asks for one. */
-export function challengeOf(answer: { status?: number; body: unknown }): Challenge | null {
-  const body = answer.body as Record<string, unknown> | null;
-  const pow = (body?.proof_of_work ?? body) as Record<string, unknown> | null | undefined;
-  if (!pow || typeof pow.challenge !== 'string' || typeof pow.difficulty !== 'number') return null;
-  return { challenge: pow.challenge, difficulty: pow.difficulty };
+/**
+ * The join's challenge (docs/api.md, Waiting room): bound to the sale and the buyer, so there is
+ * nothing to fetch and one solution serves every join of that buyer for that sale.
+ */
+export function joinChallenge(saleId: string, userId: string, bits: number): Challenge {
+  return { challenge: `${saleId}:${userId}`, difficulty: bits };
 }
 
 /** How many zero bits `bytes` start with. */
@@ -72,8 +67,8 @@ const nextTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
  * Solves in a Web Worker where there is one, else on this thread in chunks that give the page
  * its turn. Rejects when `signal` aborts.
  */
-export async function solveInBackground(challenge: Challenge, signal?: AbortSignal): Promise<ProofAnswer> {
-  if (challenge.difficulty <= 0) return { challenge: challenge.challenge, nonce: '0' };
+export async function solveInBackground(challenge: Challenge, signal?: AbortSignal): Promise<string> {
+  if (challenge.difficulty <= 0) return '0';
   if (typeof Worker !== 'undefined') {
     try {
       const nonce = await new Promise<string>((resolve, reject) => {
@@ -97,11 +92,11 @@ export async function solveInBackground(challenge: Challenge, signal?: AbortSign
         };
         worker.postMessage(challenge);
       });
-      return { challenge: challenge.challenge, nonce };
+      return nonce;
     } catch (err) {
       if (signal?.aborted) throw err;
       // No worker here (a strict policy, an old browser): the same work in chunks, below.
     }
   }
-  return { challenge: challenge.challenge, nonce: await solveChallenge(challenge, { pause: nextTurn, signal }) };
+  return solveChallenge(challenge, { pause: nextTurn, signal });
 }

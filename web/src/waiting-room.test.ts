@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import type { Order } from './api';
-import { challengeOf, leadingZeroBits, meetsDifficulty, solveChallenge } from './proof-of-work';
+import { joinChallenge, leadingZeroBits, meetsDifficulty, solveChallenge } from './proof-of-work';
 import {
   formatWait,
   isFinalStep,
@@ -68,6 +68,8 @@ describe('the buyer\'s journey from queue/me', () => {
     expect(roomStep(ticket({ state: 'admitted', admitted_until: at(0) }), NOW)).toBe('admission ran out');
     expect(roomStep(ticket({ state: 'sold_out' }), NOW)).toBe('sold out');
     expect(roomStep(ticket({ state: 'ended' }), NOW)).toBe('ended');
+    expect(roomStep(ticket({ state: 'ended' }), NOW, NOW + 1)).toBe('admission ran out');
+    expect(roomStep(ticket({ state: 'ended' }), NOW, NOW)).toBe('ended');
   });
 
   test('the order, when there is one, says the most: in progress, holding until expires_at, confirmed, expired, cancelled, failed', () => {
@@ -83,9 +85,9 @@ describe('the buyer\'s journey from queue/me', () => {
     expect(roomStep(ticket({ order: order({ status: 'failed', failure_reason: 'internal' }) }), NOW)).toBe('failed');
   });
 
-  test('the journey is over when bought, sold out, expired, cancelled, failed or ended; a passed turn is still asked about', () => {
-    for (const step of ['confirmed', 'sold out', 'expired', 'cancelled', 'failed', 'ended'] as const) expect(isFinalStep(step)).toBe(true);
-    for (const step of ['pre-queue', 'waiting', 'admitted', 'in progress', 'holding', 'hold ran out', 'admission ran out'] as const) expect(isFinalStep(step)).toBe(false);
+  test('the journey is over when bought, expired, cancelled, failed, ended or the turn passed; a queue closed as sold out may reopen', () => {
+    for (const step of ['confirmed', 'expired', 'cancelled', 'failed', 'ended', 'admission ran out'] as const) expect(isFinalStep(step)).toBe(true);
+    for (const step of ['pre-queue', 'waiting', 'admitted', 'in progress', 'holding', 'hold ran out', 'sold out'] as const) expect(isFinalStep(step)).toBe(false);
   });
 
   test('"Buy now" only while admitted and the sale is open; then the order\'s own offers; nothing while waiting', () => {
@@ -139,16 +141,16 @@ describe('progress and the estimate in a buyer\'s words', () => {
 describe('when to ask queue/me again', () => {
   const seen = { visible: true, nowMs: NOW, random: 0.5 };
 
-  test('waiting: the estimate is the interval, within [1 s, 10 s]', () => {
-    expect(nextQueuePollMs(ticket({ estimated_wait_seconds: 4 }), seen)).toBe(4000);
+  test('waiting: half the estimate is the interval, within [1 s, 10 s]', () => {
+    expect(nextQueuePollMs(ticket({ estimated_wait_seconds: 8 }), seen)).toBe(4000);
     expect(nextQueuePollMs(ticket({ estimated_wait_seconds: 0 }), seen)).toBe(QUEUE_POLL_MIN_MS);
     expect(nextQueuePollMs(ticket({ estimated_wait_seconds: 3600 }), seen)).toBe(QUEUE_POLL_MAX_MS);
     expect(nextQueuePollMs(ticket({ estimated_wait_seconds: null }), seen)).toBe(QUEUE_POLL_MIN_MS);
   });
 
   test('a crowd\'s polls are spread by ±10%', () => {
-    expect(nextQueuePollMs(ticket({ estimated_wait_seconds: 5 }), { ...seen, random: 0 })).toBe(4500);
-    expect(nextQueuePollMs(ticket({ estimated_wait_seconds: 5 }), { ...seen, random: 1 })).toBe(5500);
+    expect(nextQueuePollMs(ticket({ estimated_wait_seconds: 10 }), { ...seen, random: 0 })).toBe(4500);
+    expect(nextQueuePollMs(ticket({ estimated_wait_seconds: 10 }), { ...seen, random: 1 })).toBe(5500);
   });
 
   test('a hidden page asks less often, but often enough not to miss its admission', () => {
@@ -171,9 +173,15 @@ describe('when to ask queue/me again', () => {
     expect(nextQueuePollMs(ticket({ state: 'admitted', order: order({ status: 'reserved', expires_at: at(120_000) }) }), seen)).toBe(5000);
   });
 
+  test('a queue closed as sold out is asked about slowly (a unit given back reopens it)', () => {
+    expect(nextQueuePollMs(ticket({ state: 'sold_out' }), seen)).toBe(QUEUE_POLL_MAX_MS);
+    expect(nextQueuePollMs(ticket({ state: 'sold_out' }), { ...seen, visible: false, admissionSeconds: 600 })).toBe(30_000);
+  });
+
   test('nothing more once the journey is over', () => {
-    expect(nextQueuePollMs(ticket({ state: 'sold_out' }), seen)).toBeNull();
     expect(nextQueuePollMs(ticket({ state: 'ended' }), seen)).toBeNull();
+    expect(nextQueuePollMs(ticket({ state: 'ended' }), { ...seen, endsAtMs: NOW + 60_000 })).toBeNull();
+    expect(nextQueuePollMs(ticket({ state: 'sold_out', order: order({ status: 'failed', failure_reason: 'sold_out' }) }), seen)).toBeNull();
     expect(nextQueuePollMs(ticket({ state: 'admitted', order: order({ status: 'confirmed' }) }), seen)).toBeNull();
   });
 });
@@ -214,9 +222,11 @@ describe('proof-of-work', () => {
     await expect(solveChallenge({ challenge: 'x', difficulty: 30 }, { signal: abort.signal })).rejects.toThrow('aborted');
   });
 
-  test('a join answer that asks for work is read, flat or nested; others are not', () => {
-    expect(challengeOf({ status: 428, body: { error: 'proof_required', challenge: 'c', difficulty: 12 } })).toEqual({ challenge: 'c', difficulty: 12 });
-    expect(challengeOf({ status: 428, body: { proof_of_work: { challenge: 'c', difficulty: 12 } } })).toEqual({ challenge: 'c', difficulty: 12 });
-    expect(challengeOf({ status: 409, body: { error: 'sale_ended' } })).toBeNull();
+  test('the work is bound to the sale and the buyer: SHA-256 of "<sale_id>:<user_id>:<proof_of_work>" (docs/api.md)', async () => {
+    const challenge = joinChallenge('sale-9', 'user-7', 8);
+    expect(challenge).toEqual({ challenge: 'sale-9:user-7', difficulty: 8 });
+    const nonce = await solveChallenge(challenge);
+    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(`sale-9:user-7:${nonce}`)));
+    expect(leadingZeroBits(digest)).toBeGreaterThanOrEqual(8);
   });
 });

@@ -13,6 +13,8 @@ export interface WaitingRoom {
   admit_per_second: number;
   admission_seconds: number;
   above_attempts_per_second?: number | null;
+  /** Leading zero bits the join's proof of work needs; 0: none (proof-of-work.ts). */
+  proof_of_work_bits?: number;
   /** People in the queue now. */
   length?: number;
   /** People admitted so far. */
@@ -60,8 +62,11 @@ export type RoomStep =
   | 'failed'
   | 'ended';
 
-/** Where the buyer stands at server time `nowMs`. */
-export function roomStep(ticket: Pick<QueueTicket, 'state' | 'place' | 'admitted_until' | 'order'>, nowMs: number): RoomStep {
+/**
+ * Where the buyer stands at server time `nowMs`. `ended` before the sale's end (`endsAtMs`) is an
+ * admission that lapsed unused.
+ */
+export function roomStep(ticket: Pick<QueueTicket, 'state' | 'place' | 'admitted_until' | 'order'>, nowMs: number, endsAtMs = -Infinity): RoomStep {
   const order = ticket.order;
   if (order) {
     switch (order.status) {
@@ -83,7 +88,7 @@ export function roomStep(ticket: Pick<QueueTicket, 'state' | 'place' | 'admitted
     case 'sold_out':
       return 'sold out';
     case 'ended':
-      return 'ended';
+      return nowMs < endsAtMs ? 'admission ran out' : 'ended';
     case 'admitted':
       return ticket.admitted_until && Date.parse(ticket.admitted_until) <= nowMs ? 'admission ran out' : 'admitted';
     default:
@@ -91,9 +96,12 @@ export function roomStep(ticket: Pick<QueueTicket, 'state' | 'place' | 'admitted
   }
 }
 
-/** Steps after which nothing more happens: polling stops (a passed turn is still asked about, slowly). */
+/**
+ * Steps after which nothing more happens: polling stops. A queue closed as sold out is still
+ * asked about, slowly: a unit given back (a hold run out, a cancel) reopens it.
+ */
 export function isFinalStep(step: RoomStep): boolean {
-  return step === 'confirmed' || step === 'sold out' || step === 'expired' || step === 'cancelled' || step === 'failed' || step === 'ended';
+  return step === 'confirmed' || step === 'expired' || step === 'cancelled' || step === 'failed' || step === 'ended' || step === 'admission ran out';
 }
 
 /** How far along the queue the buyer is (0–1): measured from the most people ever seen ahead. */
@@ -125,6 +133,8 @@ export interface PollContext {
   nowMs: number;
   /** When the sale opens (server time): the pre-queue asks again then. */
   startsAtMs?: number;
+  /** When it ends (server time): a ticket `ended` before then is a lapsed admission. */
+  endsAtMs?: number;
   /** The room's admission_seconds: a hidden page still asks often enough not to let one run out. */
   admissionSeconds?: number;
   /** 0–1, spreads a crowd's polls (±10%); Math.random by default. */
@@ -133,12 +143,14 @@ export interface PollContext {
 
 /**
  * When to ask GET queue/me again (ms), or null when the journey is over. Waiting: the estimate
- * is the interval, within [1 s, 10 s] (30 s hidden), so a long queue asks rarely and the front
- * often; admitted or holding: when the admission or the hold runs out, or sooner.
+ * sets the interval (half of it), within [1 s, 10 s] (30 s hidden), so a long queue asks rarely
+ * and the front often; admitted or holding: when the admission or the hold runs out, or sooner.
  */
 export function nextQueuePollMs(ticket: QueueTicket, context: PollContext): number | null {
-  const step = roomStep(ticket, context.nowMs);
+  const step = roomStep(ticket, context.nowMs, context.endsAtMs);
   if (isFinalStep(step)) return null;
+  // Sold out with an order of one's own is over; sold out while waiting may reopen.
+  if (step === 'sold out' && ticket.order) return null;
   const max = context.visible ? QUEUE_POLL_MAX_MS : Math.min(QUEUE_POLL_HIDDEN_MAX_MS, Math.max(QUEUE_POLL_MIN_MS, ((context.admissionSeconds ?? 60) * 1000) / 3));
   const clamp = (ms: number) => Math.min(max, Math.max(QUEUE_POLL_MIN_MS, ms));
   const jitter = (ms: number) => Math.round(ms * (0.9 + 0.2 * (context.random ?? Math.random())));
@@ -148,7 +160,9 @@ export function nextQueuePollMs(ticket: QueueTicket, context: PollContext): numb
       return clamp(jitter(Math.min(untilOpen, max)));
     }
     case 'waiting':
-      return clamp(jitter((ticket.estimated_wait_seconds ?? 1) * 1000));
+      // Half the estimate: the place is seen to move at least twice before the turn, and the
+      // turn is noticed within half of what was left of the wait.
+      return clamp(jitter((ticket.estimated_wait_seconds ?? 1) * 500));
     case 'in progress':
       return QUEUE_POLL_MIN_MS;
     case 'admitted': {
@@ -187,7 +201,7 @@ export function roomWords(step: RoomStep, ticket: Pick<QueueTicket, 'place' | 'a
         text: 'Keep this page open: it moves on by itself when it is your turn. Leaving does not lose your place.',
       };
     case 'admitted':
-      return { title: 'It is your turn', text: 'You can buy now, until the time below runs out.' };
+      return { title: 'It is your turn', text: 'You can buy now, before your turn runs out: then it goes to the next person in line.' };
     case 'admission ran out':
       return { title: 'Your turn has passed', text: 'You did not buy in time, so your turn went to the next person in line.' };
     case 'in progress':
@@ -202,7 +216,7 @@ export function roomWords(step: RoomStep, ticket: Pick<QueueTicket, 'place' | 'a
     case 'cancelled':
       return { title: 'You cancelled', text: 'The item went to the next person in line.' };
     case 'sold out':
-      return { title: 'Sold out', text: 'Every unit is gone, so the queue has closed. Sorry: nothing was taken from you.' };
+      return { title: 'Sold out', text: 'Every unit is sold or held, so the queue has closed for now; nothing was taken from you. If a unit comes back (someone does not pay in time), the queue opens again: keep this page open.' };
     case 'failed':
       return { title: 'Not completed', text: 'Your order could not be completed; nothing was charged.' };
     case 'ended':

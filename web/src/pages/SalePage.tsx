@@ -17,6 +17,7 @@ import {
   saleShows,
   serverNow,
   signInPath,
+  tokenClaims,
   type Result,
 } from '../logic';
 import { useNow, usePageTitle } from '../polling';
@@ -118,12 +119,15 @@ export function SalePage({ saleId }: { saleId: string }) {
     autoJoin: Boolean(room && (room.mode === 'always' || queued) && (shows === 'upcoming' || shows === 'active')),
     offsetMs,
     startsAtMs: sale ? Date.parse(sale.starts_at) : 0,
+    endsAtMs: sale ? Date.parse(sale.ends_at) : 0,
     admissionSeconds: room?.admission_seconds ?? 60,
+    proofBits: room?.proof_of_work_bits ?? 0,
+    userId: session?.userId || tokenClaims(token ?? '').sub || '',
     onUnauthenticated: expire,
   });
   const inRoom = Boolean(room && token && (follow.ticket || room.mode === 'always' || queued));
   const ownOrder = inRoom ? laterOrder(follow.ticket?.order ?? null, order) : order;
-  const step = inRoom && follow.ticket ? roomStep({ ...follow.ticket, order: ownOrder }, t) : null;
+  const step = inRoom && follow.ticket && sale ? roomStep({ ...follow.ticket, order: ownOrder }, t, Date.parse(sale.ends_at)) : null;
   usePageTitle(sale ? (step === 'admitted' ? `Your turn: ${sale.product.name}` : sale.product.name) : missing ? 'Sale not found' : null);
 
   // The buyer's turn, said at once (the page may be in another tab: the title says it too).

@@ -5,7 +5,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { call } from '../api';
 import { formatCountdown, problemOf } from '../logic';
-import { challengeOf, solveInBackground } from '../proof-of-work';
+import { joinChallenge, solveInBackground } from '../proof-of-work';
 import { formatWait, nextQueuePollMs, progressOf, roomWords, type QueueTicket, type RoomStep, type WaitingRoom } from '../waiting-room';
 
 /** checking: asking whether the buyer has a ticket; solving: the proof-of-work runs; joining: the join is on its way. */
@@ -32,7 +32,12 @@ interface Options {
   /** How far the server's clock is ahead of this browser's (ms). */
   offsetMs: number;
   startsAtMs: number;
+  endsAtMs: number;
   admissionSeconds: number;
+  /** The sale's waiting_room.proof_of_work_bits: the join's work (0: none). */
+  proofBits: number;
+  /** The buyer's user id (the token's sub): the work is bound to it. */
+  userId: string;
   onUnauthenticated: () => void;
 }
 
@@ -76,21 +81,20 @@ export function useWaitingRoom(options: Options): RoomFollow {
     };
 
     const join = async () => {
-      setPhase('joining');
-      let answer = await call<QueueTicket>('POST', queuePath, { token, body: {} });
-      const challenge = answer.status !== 200 && answer.status !== 201 ? challengeOf(answer) : null;
-      if (challenge && !stopped) {
+      // The proof of work first, when the room asks for one (docs/api.md): nothing to fetch.
+      const bits = latest.current.proofBits;
+      let body: { proof_of_work?: string } = {};
+      if (bits > 0) {
         setPhase('solving');
-        let proof;
         try {
-          proof = await solveInBackground(challenge, abort.signal);
+          body = { proof_of_work: await solveInBackground(joinChallenge(saleId, latest.current.userId, bits), abort.signal) };
         } catch {
           return;
         }
         if (stopped) return;
-        setPhase('joining');
-        answer = await call<QueueTicket>('POST', queuePath, { token, body: { proof } });
       }
+      setPhase('joining');
+      const answer = await call<QueueTicket>('POST', queuePath, { token, body });
       if (stopped) return;
       if (answer.status === 401) return latest.current.onUnauthenticated();
       if (answer.status === 200 || answer.status === 201) {
@@ -98,7 +102,8 @@ export function useWaitingRoom(options: Options): RoomFollow {
         return later(nextQueuePollMs(answer.body, pollContext()));
       }
       if (answer.status === 0 || answer.status === 429 || answer.status >= 500) return troubled(answer);
-      // A refusal (the sale ended, a room turned off): said, and not tried again by itself.
+      // A refusal (the sale ended, the room turned off, the work's bits changed since the figures
+      // were read): said, and not tried again by itself.
       setPhase('refused');
       setProblem(answer.body.message ?? 'Could not join the queue.');
     };
@@ -107,6 +112,7 @@ export function useWaitingRoom(options: Options): RoomFollow {
       visible: visible(),
       nowMs: serverNow(),
       startsAtMs: latest.current.startsAtMs,
+      endsAtMs: latest.current.endsAtMs,
       admissionSeconds: latest.current.admissionSeconds,
     });
 
