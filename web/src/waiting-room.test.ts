@@ -196,6 +196,7 @@ describe('the admin\'s figures', () => {
 
   test('a new rate keeps the room\'s mode and admission time, and leaves out the figures', () => {
     expect(roomWithRate(ROOM, 25)).toEqual({ mode: 'always', admit_per_second: 25, admission_seconds: 60 });
+    expect(roomWithRate({ ...ROOM, proof_of_work_bits: 12 }, 25)).toEqual({ mode: 'always', admit_per_second: 25, admission_seconds: 60, proof_of_work_bits: 12 });
     expect(roomWithRate({ ...ROOM, mode: 'above', above_attempts_per_second: 500 }, 5)).toEqual({ mode: 'above', admit_per_second: 5, admission_seconds: 60, above_attempts_per_second: 500 });
   });
 });

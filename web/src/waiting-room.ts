@@ -249,11 +249,15 @@ export function measuredAdmissionRate(before: { admitted: number; atMs: number }
 }
 
 /** The waiting_room body of POST /sales/update that changes the rate and keeps the rest. */
-export function roomWithRate(room: WaitingRoom, admitPerSecond: number): Pick<WaitingRoom, 'mode' | 'admit_per_second' | 'admission_seconds' | 'above_attempts_per_second'> {
+export function roomWithRate(
+  room: WaitingRoom,
+  admitPerSecond: number,
+): Pick<WaitingRoom, 'mode' | 'admit_per_second' | 'admission_seconds' | 'above_attempts_per_second' | 'proof_of_work_bits'> {
   return {
     mode: room.mode,
     admit_per_second: admitPerSecond,
     admission_seconds: room.admission_seconds,
     ...(room.above_attempts_per_second != null ? { above_attempts_per_second: room.above_attempts_per_second } : {}),
+    ...(room.proof_of_work_bits !== undefined ? { proof_of_work_bits: room.proof_of_work_bits } : {}),
   };
 }

@@ -138,7 +138,7 @@ export function AdminPage({ token }: { token: string }) {
           <form className="card" onSubmit={changeRate} aria-labelledby="change-rate">
             <h2 id="change-rate">Change a waiting room's admission rate</h2>
             <div className="field">
-              <label htmlFor="rate-sale">Sale</label>
+              <label htmlFor="rate-sale">Sale with a waiting room</label>
               <select id="rate-sale" value={rateId} onChange={(e) => setRateId(e.target.value)} required>
                 <option value="">Choose…</option>
                 {roomSales.map((s) => <option key={s.sale_id} value={s.sale_id}>{s.product.name}</option>)}
