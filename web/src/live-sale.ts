@@ -56,8 +56,6 @@ export function saleFromDoc(doc: LiveSaleDoc): Sale {
     stock_held: doc.stock_held,
     hold_seconds: doc.hold_seconds,
     server_time: doc.figures_at,
-    // The waiting room's figures, when the document carries them (waiting-room.ts).
-    ...('waiting_room' in doc ? { waiting_room: (doc as { waiting_room?: unknown }).waiting_room } : {}),
   };
 }
 
@@ -87,9 +85,6 @@ export function followSale(saleId: string, options: FollowOptions): () => void {
     const at = Date.parse(sale.server_time);
     if (at < figuresAt) return; // older than what is shown (a slow poll, a late snapshot)
     figuresAt = at;
-    // A document without the waiting room's figures keeps the ones the API gave: the room stays on.
-    const room = (state.sale as { waiting_room?: unknown } | null)?.waiting_room;
-    if (room !== undefined && !('waiting_room' in sale)) sale = { ...sale, waiting_room: room } as Sale;
     update({ sale, live, missing: false, updatedAtMs: Date.now() });
   };
   const pollOnce = async () => {
