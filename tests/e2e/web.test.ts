@@ -402,7 +402,7 @@ describe('waiting room', () => {
     assert.match((await row.locator('[data-col="rate"]').textContent()) ?? '', /^1 \//);
 
     await page.getByLabel('Sale with a waiting room').selectOption({ label: sale.product.name });
-    await page.getByLabel('Admit per second').fill('25');
+    await page.getByLabel('New admission rate (per second)').fill('25');
     await page.getByRole('button', { name: 'Change rate' }).click();
     await page.getByText('Admission rate changed to 25 per second.').waitFor();
     const after = await api<SaleBody & { waiting_room: { admit_per_second: number; admission_seconds: number; proof_of_work_bits: number } }>('GET', `/sales/${sale.sale_id}`);

@@ -114,8 +114,8 @@ export function AdminPage({ token }: { token: string }) {
             <div className="field">
               <label htmlFor="room-mode">Waiting room</label>
               <select id="room-mode" value={roomMode} onChange={(e) => setRoomMode(e.target.value as 'off' | 'always')}>
-                <option value="off">Off: first come, first served</option>
-                <option value="always">On: buyers queue, admitted in turn</option>
+                <option value="off">Off</option>
+                <option value="always">On: buyers queue</option>
               </select>
             </div>
             {roomMode !== 'off' && <Field label="Admit per second" id="room-rate" type="number" min={1} inputMode="numeric" value={roomRate} onChange={setRoomRate} />}
@@ -144,7 +144,7 @@ export function AdminPage({ token }: { token: string }) {
                 {roomSales.map((s) => <option key={s.sale_id} value={s.sale_id}>{s.product.name}</option>)}
               </select>
             </div>
-            <Field label="Admit per second" id="new-rate" type="number" min={1} inputMode="numeric" value={newRate} onChange={setNewRate} />
+            <Field label="New admission rate (per second)" id="new-rate" type="number" min={1} inputMode="numeric" value={newRate} onChange={setNewRate} />
             <p><button type="submit">Change rate</button></p>
           </form>
         )}
