@@ -350,15 +350,22 @@ describe('waiting room', () => {
   }
 
   test('a buyer joins the room, sees the place count down, is admitted and buys', { timeout: 90_000 }, async () => {
-    // Six people queue before the opening (their places are drawn then); the buyer comes after
+    // Eight people queue before the opening (their places are drawn then); the buyer comes after
     // it, so stands behind them, and one place a second goes in.
-    const sale = await createRoomSale(10, 4000);
-    for (let i = 0; i < 6; i++) await joinThroughApi(sale);
+    const sale = await createRoomSale(10, 5000);
+    for (let i = 0; i < 8; i++) await joinThroughApi(sale);
     await eventually('the sale opens', async () => (Date.now() >= Date.parse(sale.starts_at) + 300 ? true : undefined), 15_000);
 
     const { token } = await buyer();
     const context = await newContext(PHONE, token);
+    // The join held back a moment, so that "joining" is seen whatever the proof of work took.
+    await context.route('**/api/sales/*/queue', async (route) => {
+      await new Promise((r) => setTimeout(r, 800));
+      await route.continue();
+    });
     const page = await open(context, `/sales/${sale.sale_id}`);
+    await page.locator('[data-room="joining"]').getByText('Joining the queue…').waitFor({ timeout: 10_000 });
+    await check(page, 'room-joining');
     await page.locator('[data-ahead]').waitFor({ timeout: 15_000 });
     assert.equal(await page.getByRole('button', { name: 'Buy now' }).count(), 0, 'no "Buy now" while waiting');
     await page.getByRole('progressbar', { name: 'Your progress through the queue' }).waitFor();
