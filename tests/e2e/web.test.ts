@@ -360,7 +360,7 @@ describe('waiting room', () => {
     const context = await newContext(PHONE, token);
     // The join held back a moment, so that "joining" is seen whatever the proof of work took.
     await context.route('**/api/sales/*/queue', async (route) => {
-      await new Promise((r) => setTimeout(r, 800));
+      await new Promise((r) => setTimeout(r, 1500));
       await route.continue();
     });
     const page = await open(context, `/sales/${sale.sale_id}`);
