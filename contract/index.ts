@@ -29,7 +29,56 @@ export interface Sale {
   /** Units taken but not confirmed: pending in the queue or reserved and not yet paid. */
   stock_held: number;
   hold_seconds: number;
+  /** The sale's waiting room (docs/api.md, Waiting room); `mode: off` when it has none. */
+  waiting_room: WaitingRoom;
   server_time: string;
+}
+
+export interface WaitingRoom {
+  mode: 'off' | 'always' | 'above';
+  admit_per_second: number;
+  admission_seconds: number;
+  /** Only with `mode: above`. */
+  above_attempts_per_second?: number;
+  /** Leading zero bits the join's proof of work needs (docs/api.md); 0: none. */
+  proof_of_work_bits: number;
+  /** People in the queue who were not admitted yet (before the opening: the pre-queue). */
+  length: number;
+  /** Places admitted so far. */
+  admitted: number;
+  /** Hex SHA-256 of the pre-queue's shuffle seed; null when the sale has no room. */
+  seed_hash: string | null;
+}
+
+/** POST /sales/{sale_id}/queue and GET /sales/{sale_id}/queue/me. */
+export interface QueueTicket {
+  ticket_id: string;
+  sale_id: string;
+  state: 'waiting' | 'admitted' | 'sold_out' | 'ended';
+  /** Null before the opening (the pre-queue is drawn then). */
+  place: number | null;
+  ahead: number | null;
+  estimated_wait_seconds: number | null;
+  admitted_until: string | null;
+  order: Order | null;
+}
+
+/** GET /sales/{sale_id}/queue/log, after the end. */
+export interface QueueLog {
+  seed: string;
+  seed_hash: string;
+  entries: QueueLogEntry[];
+}
+
+export interface QueueLogEntry {
+  place: number;
+  ticket_hash: string;
+  admitted: boolean;
+  /** Joined before the opening: its place was drawn from the seed. */
+  pre_queue: boolean;
+  admitted_at: string | null;
+  /** When the admission was used by an order (the take), if it was. */
+  served_at: string | null;
 }
 
 /** GET /admin/metrics: the numbers an operator watches during a sale (docs/api.md, Operators). */

@@ -134,7 +134,7 @@ export type OrderBody = Order;
 
 /** A new product with one sale; the window defaults to "started a minute ago, open an hour". */
 export async function createSale(
-  options: { stock: number; startsInMs?: number; durationMs?: number; holdSeconds?: number } = { stock: 10 },
+  options: { stock: number; startsInMs?: number; durationMs?: number; holdSeconds?: number; waitingRoom?: Record<string, unknown> } = { stock: 10 },
 ): Promise<SaleBody> {
   const token = await admin();
   const product = await api<{ product_id: string }>('POST', '/products', {
@@ -151,6 +151,7 @@ export async function createSale(
       ends_at: new Date(startsAt + (options.durationMs ?? 3_600_000)).toISOString(),
       stock: options.stock,
       ...(options.holdSeconds !== undefined ? { hold_seconds: options.holdSeconds } : {}),
+      ...(options.waitingRoom ? { waiting_room: options.waitingRoom } : {}),
     },
   });
   if (sale.status !== 201) throw new Error(`create sale: ${sale.status} ${JSON.stringify(sale.body)}`);

@@ -9,6 +9,7 @@
           `check` only says whether it would refuse, and writes nothing; `follow` applies
           whatever the units taken, because PostgreSQL has already committed the change
           (POST /sales/update: Redis follows the commit).
+  ARGV[6] optional: the waiting room's settings as JSON (includes/admission.lua's room_apply)
 
   An applied change bumps the meta's `version` (repair-2.lua sees it).
   Returns {code, taken}: code 0 applied (or, with `check`, would apply), 1 refused because
@@ -21,6 +22,8 @@
   sold, PostgreSQL's conditional update refuses the orders beyond the stock (failed,
   sold_out), and each gives its token back, which brings the count to stock - live orders.
 ]]
+--- @include "expire-with-sale"
+--- @include "admission"
 local total = redis.call('HGET', KEYS[1], 'stock_total')
 if not total then
   return {2, 0}
@@ -36,6 +39,7 @@ if mode == 'check' then
 end
 redis.call('SET', KEYS[2], new_total - taken)
 redis.call('HSET', KEYS[1], 'starts_ms', ARGV[1], 'ends_ms', ARGV[2], 'stock_total', ARGV[3])
+room_apply(KEYS[1], ARGV[6])
 redis.call('HINCRBY', KEYS[1], 'version', 1)
 redis.call('EXPIREAT', KEYS[1], ARGV[4])
 redis.call('EXPIREAT', KEYS[2], ARGV[4])

@@ -1,5 +1,5 @@
 // Preloaded into the orders function by the fault suite (NODE_OPTIONS=--import this file): the
-// process exits right after take-7.lua hands out a unit and before its enqueue, the crash of
+// process exits right after take-9.lua hands out a unit and before its enqueue, the crash of
 // design.md §6 that the sweeper must finish. It wraps the take on every Redis client, so that
 // no hook of it sits on the production path.
 import { Redis } from 'ioredis';

@@ -22,9 +22,12 @@ test("GET /sales/{id}'s answer is the contract's Sale, and an order's is its Ord
       hold_seconds: 0,
       stock_remaining: 2,
       stock_held: 1,
+      waiting_room: { mode: 'always', admit_per_second: 10, admission_seconds: 60, proof_of_work_bits: 0, seed_hash: 'ab' },
+      room_counts: { length: 4, admitted: 2 },
     },
     Date.parse('2026-01-01T10:30:00.000Z'),
   );
   assert.ok(saleIsContract && orderIsContract);
-  assert.deepEqual(Object.keys(answer).sort(), ['ends_at', 'hold_seconds', 'product', 'sale_id', 'server_time', 'starts_at', 'state', 'stock_held', 'stock_remaining', 'stock_total']);
+  assert.deepEqual(Object.keys(answer).sort(), ['ends_at', 'hold_seconds', 'product', 'sale_id', 'server_time', 'starts_at', 'state', 'stock_held', 'stock_remaining', 'stock_total', 'waiting_room']);
+  assert.deepEqual(answer.waiting_room, { mode: 'always', admit_per_second: 10, admission_seconds: 60, proof_of_work_bits: 0, seed_hash: 'ab', length: 4, admitted: 2 });
 });

@@ -16,6 +16,7 @@ function sale(remaining: number, serverMs: number): Sale {
     stock_remaining: remaining,
     stock_held: 0,
     hold_seconds: 0,
+    waiting_room: { mode: 'off', admit_per_second: 0, admission_seconds: 0, proof_of_work_bits: 0, length: 0, admitted: 0, seed_hash: null },
     server_time: at(serverMs),
   };
 }

@@ -55,6 +55,7 @@ export function saleFromDoc(doc: LiveSaleDoc): Sale {
     stock_remaining: doc.stock_remaining,
     stock_held: doc.stock_held,
     hold_seconds: doc.hold_seconds,
+    waiting_room: doc.waiting_room,
     server_time: doc.figures_at,
   };
 }

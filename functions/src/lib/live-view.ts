@@ -15,7 +15,7 @@ import { config } from './config.js';
 import { errorFields, log } from './log.js';
 import { redis, SALE_INDEX_KEY, saleKeys } from './redis.js';
 import { saleState } from './sale-state.js';
-import type { SaleView } from './sale-store.js';
+import { roomCounts, type SaleView } from './sale-store.js';
 
 /** The collection of the live view; its rules are firestore.rules (anyone reads, no client writes). */
 export const LIVE_COLLECTION = 'sales';
@@ -70,14 +70,15 @@ async function writeOnce(saleId: string): Promise<number> {
       .pttl(lock)
       .get(keys.stock)
       .hget(keys.meta, 'confirmed')
+      .hmget(keys.room, 'n', 'f', 'pre', 'opened')
       .time()
       .exec(),
   ]);
   if (!answers) throw new Error('the live view MULTI was discarded');
-  const [taken, ttl, left, confirmed, time] = answers.map(([err, value]) => {
+  const [taken, ttl, left, confirmed, room, time] = answers.map(([err, value]) => {
     if (err) throw err;
     return value;
-  }) as [string | null, number, string | null, string | null, [string, string]];
+  }) as [string | null, number, string | null, string | null, (string | null)[], [string, string]];
   if (taken !== 'OK') return Math.max(1, Number(ttl));
   // Not in Redis (a lost Redis, not rebuilt yet): the sweeper's pass rebuilds it and publishes.
   if (view === null || left === null) return 0;
@@ -91,6 +92,7 @@ async function writeOnce(saleId: string): Promise<number> {
     ends_at: sale.ends_at,
     stock_total: sale.stock_total,
     hold_seconds: sale.hold_seconds,
+    waiting_room: { ...sale.waiting_room, ...roomCounts(room) },
     state: saleState(Date.parse(sale.starts_at), Date.parse(sale.ends_at), nowMs),
     stock_remaining: Math.max(0, Number(left)),
     stock_held: Math.max(0, sale.stock_total - Number(left) - sold),

@@ -10,7 +10,7 @@ import { ORDER_STATUSES } from './order-row.js';
 /** functions/lua, reached the same way from src/lib and from dist/lib. */
 const SCRIPT_DIR = new URL('../../lua/', import.meta.url);
 
-export const SCRIPT_NAMES = ['take', 'settle', 'rebuild', 'resize', 'idempotency-claim', 'rate-limit', 'repair'] as const;
+export const SCRIPT_NAMES = ['take', 'settle', 'rebuild', 'resize', 'idempotency-claim', 'rate-limit', 'repair', 'room'] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 
 export interface ScriptSource {
@@ -87,11 +87,15 @@ export function saleKeys(saleId: string) {
     stock: `${tag}:stock`,
     buyers: `${tag}:buyers`,
     orders: `${tag}:orders`,
+    /** The waiting room's tickets and places (room-4.lua's header). */
+    room: `${tag}:room`,
+    /** The live admissions: ticket_id scored by the ms its admission lapses. */
+    admissions: `${tag}:admissions`,
   };
 }
 
 /**
- * An order's record in a sale's `orders` hash, as take-7.lua writes it (`pending`) and
+ * An order's record in a sale's `orders` hash, as take-9.lua writes it (`pending`) and
  * settle-4.lua and rebuild-4.lua rewrite it; `released` once its token went back on sale.
  */
 export const orderRecordSchema = z.object({

@@ -6,13 +6,16 @@ import { config } from './config.js';
 import { db, type Queryable } from './db.js';
 import { errorFields, log } from './log.js';
 import { redis, SALE_INDEX_KEY, saleKeys } from './redis.js';
-import { rebuildSale, resizeSale, type LiveOrderFact } from './scripts.js';
+import { rebuildSale, resizeSale, type LiveOrderFact, type RoomSettings } from './scripts.js';
+
+/** A waiting room's settings as an admin set them (the queue's counts come from Redis). */
+export type RoomView = Omit<Sale['waiting_room'], 'length' | 'admitted'>;
 
 /** The parts of a sale that change only when an admin changes them. */
-export type SaleView = Pick<Sale, 'sale_id' | 'product' | 'starts_at' | 'ends_at' | 'stock_total' | 'hold_seconds'>;
+export type SaleView = Pick<Sale, 'sale_id' | 'product' | 'starts_at' | 'ends_at' | 'stock_total' | 'hold_seconds'> & { waiting_room: RoomView };
 
 /** The view with its counts from Redis: the API's Sale but for the clock's state and time. */
-export type LiveSale = SaleView & Pick<Sale, 'stock_remaining' | 'stock_held'>;
+export type LiveSale = SaleView & Pick<Sale, 'stock_remaining' | 'stock_held'> & { room_counts: { length: number; admitted: number } };
 
 export interface SaleRow {
   sale_id: string;
@@ -24,11 +27,22 @@ export interface SaleRow {
   hold_seconds: number;
   name: string;
   price_in_cent: string | number;
+  room_mode: RoomView['mode'];
+  room_admit_per_second: number;
+  room_admission_seconds: number;
+  room_above_attempts_per_second: number | null;
+  room_pow_bits: number;
+  room_seed: string | null;
+  room_seed_hash: string | null;
 }
+
+/** The waiting room's columns of flash_sales (migration 0003). */
+const ROOM_COLUMNS = `s.room_mode, s.room_admit_per_second, s.room_admission_seconds, s.room_above_attempts_per_second,
+         s.room_pow_bits, s.room_seed, s.room_seed_hash`;
 
 export const SALE_SELECT = `
   SELECT s.sale_id, s.product_id, s.starts_at, s.ends_at, s.stock, s.sold, s.hold_seconds,
-         p.name, p.price_in_cent
+         p.name, p.price_in_cent, ${ROOM_COLUMNS}
     FROM flash_sales s JOIN products p USING (product_id)`;
 
 /** Keys outlive their sale by a week, for late order look-ups, then Redis drops them. */
@@ -54,6 +68,26 @@ export function saleViewOf(row: SaleRow): SaleView {
     ends_at: row.ends_at.toISOString(),
     stock_total: row.stock,
     hold_seconds: row.hold_seconds,
+    waiting_room: {
+      mode: row.room_mode,
+      admit_per_second: row.room_admit_per_second,
+      admission_seconds: row.room_admission_seconds,
+      ...(row.room_mode === 'above' ? { above_attempts_per_second: row.room_above_attempts_per_second ?? 0 } : {}),
+      proof_of_work_bits: row.room_pow_bits,
+      seed_hash: row.room_seed_hash,
+    },
+  };
+}
+
+/** The room's settings as the scripts keep them in the sale's meta (the seed too, never published before the end). */
+export function roomSettingsOf(row: SaleRow): RoomSettings {
+  return {
+    mode: row.room_mode,
+    rate: row.room_admit_per_second,
+    secs: row.room_admission_seconds,
+    above: row.room_above_attempts_per_second ?? 0,
+    seed: row.room_seed ?? '',
+    seed_hash: row.room_seed_hash ?? '',
   };
 }
 
@@ -63,7 +97,7 @@ export function saleViewOf(row: SaleRow): SaleView {
  */
 const SALE_WITH_LIVE_ORDERS = `
   SELECT s.sale_id, s.product_id, s.starts_at, s.ends_at, s.stock, s.sold, s.hold_seconds,
-         p.name, p.price_in_cent,
+         p.name, p.price_in_cent, ${ROOM_COLUMNS},
          COALESCE((SELECT json_agg(json_build_object(
                      'user_id', o.user_id, 'order_id', o.order_id, 'status', o.status,
                      'taken_ms', floor(extract(epoch FROM o.created_at) * 1000)::bigint))
@@ -92,6 +126,7 @@ export async function loadSaleIntoRedis(saleId: string, client: Queryable = db()
       productId: row.product_id,
       tokensLeft: row.stock - row.sold,
       expireAt: keysExpireAt(row.ends_at),
+      room: roomSettingsOf(row),
     };
     await rebuildSale(saleId, sale, row.live.map((o) => ({ ...o, taken_ms: Number(o.taken_ms) })));
   }
@@ -112,7 +147,7 @@ async function readSaleRow(saleId: string): Promise<SaleRow | undefined> {
 /** The sale as PostgreSQL alone knows it (stock left = stock - sold): for when Redis cannot say. */
 export async function saleFromPostgres(saleId: string): Promise<LiveSale | undefined> {
   const row = await readSaleRow(saleId);
-  return row && { ...saleViewOf(row), stock_remaining: row.stock - row.sold, stock_held: 0 };
+  return row && { ...saleViewOf(row), stock_remaining: row.stock - row.sold, stock_held: 0, room_counts: { length: 0, admitted: 0 } };
 }
 
 /** Redis made to say what `row` says: window and stock (loading the keys if missing), then the view. */
@@ -121,7 +156,13 @@ async function applyToRedis(row: SaleRow): Promise<void> {
     await unpublish([row.sale_id]);
     return;
   }
-  const change = { startsMs: row.starts_at.getTime(), endsMs: row.ends_at.getTime(), stockTotal: row.stock, expireAt: keysExpireAt(row.ends_at) };
+  const change = {
+    startsMs: row.starts_at.getTime(),
+    endsMs: row.ends_at.getTime(),
+    stockTotal: row.stock,
+    expireAt: keysExpireAt(row.ends_at),
+    room: roomSettingsOf(row),
+  };
   const resized = await resizeSale(row.sale_id, change, redis(), 'follow');
   if (resized.result === 'not_loaded') {
     await loadSaleIntoRedis(row.sale_id);
@@ -219,27 +260,46 @@ async function fetchSaleIndex(): Promise<LiveSale[]> {
   const views = (raw.length > 0 ? raw.map((v) => JSON.parse(v) as SaleView) : await rebuildIndex()).filter(
     (v) => !pastKeeping(v.ends_at, nowMs),
   );
-  const counts = await Promise.all(views.map((v) => readCounts(v.sale_id)));
+  const counts = await Promise.all(views.map((v) => readCounts(v)));
   const sales: LiveSale[] = [];
   for (const [i, view] of views.entries()) {
     let count = counts[i];
     if (!count) {
       // The sale's keys are gone (Redis restarted): rebuild them before anyone reads a count.
       await loadSaleIntoRedis(view.sale_id);
-      count = await readCounts(view.sale_id);
+      count = await readCounts(view);
     }
     const left = Math.max(0, count?.left ?? 0);
     const taken = view.stock_total - (count?.left ?? 0);
-    sales.push({ ...view, stock_remaining: left, stock_held: Math.max(0, taken - (count?.confirmed ?? 0)) });
+    const room_counts = count?.room ?? { length: 0, admitted: 0 };
+    sales.push({ ...view, stock_remaining: left, stock_held: Math.max(0, taken - (count?.confirmed ?? 0)), room_counts });
   }
   return sales;
 }
 
-async function readCounts(saleId: string): Promise<{ left: number; confirmed: number } | undefined> {
-  const keys = saleKeys(saleId);
-  const [left, confirmed] = await Promise.all([redis().get(keys.stock), redis().hget(keys.meta, 'confirmed')]);
+interface Counts {
+  left: number;
+  confirmed: number;
+  room?: { length: number; admitted: number };
+}
+
+async function readCounts(view: SaleView): Promise<Counts | undefined> {
+  const keys = saleKeys(view.sale_id);
+  // A view published before rooms existed has none (the sweeper publishes it anew).
+  const roomOn = (view.waiting_room as RoomView | undefined)?.mode !== undefined && view.waiting_room.mode !== 'off';
+  const [left, confirmed, room] = await Promise.all([
+    redis().get(keys.stock),
+    redis().hget(keys.meta, 'confirmed'),
+    roomOn ? redis().hmget(keys.room, 'n', 'f', 'pre', 'opened') : Promise.resolve(undefined),
+  ]);
   if (left === null) return undefined;
-  return { left: Number(left), confirmed: Number(confirmed ?? 0) };
+  return { left: Number(left), confirmed: Number(confirmed ?? 0), ...(room ? { room: roomCounts(room) } : {}) };
+}
+
+/** The room hash's `n`, `f`, `pre` and `opened` as the sale view's counts (room-4.lua's header). */
+export function roomCounts([n, f, pre, opened]: (string | null)[]): { length: number; admitted: number } {
+  const admitted = Number(f ?? 0);
+  return { length: opened ? Math.max(0, Number(n ?? 0) - admitted) : Number(pre ?? 0), admitted };
 }
 
 /** This instance's copy of the list, as read by a read that started at `at`. */

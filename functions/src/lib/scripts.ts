@@ -11,7 +11,7 @@ function answerOf<A extends string>(script: ScriptName, answers: readonly A[], c
   return answer;
 }
 
-/** take-7.lua's codes. What each means to a buyer is decided in orders/take.ts. */
+/** take-9.lua's codes. What each means to a buyer is decided in orders/take.ts. */
 export const TAKE_CODES = {
   taken: 0,
   soldOut: 1,
@@ -20,10 +20,11 @@ export const TAKE_CODES = {
   ended: 4,
   notLoaded: 5,
   rateLimited: 6,
+  notAdmitted: 7,
 } as const;
 export type TakeCode = (typeof TAKE_CODES)[keyof typeof TAKE_CODES];
 
-/** take-7.lua's answer; `replayed` is 1 for the stored first answer to an Idempotency-Key. */
+/** take-9.lua's answer; `replayed` is 1 for the stored first answer to an Idempotency-Key. */
 export type TakeReply = [code: TakeCode, orderId: string, nowMs: number, retryAfterMs: number, replayed: 0 | 1];
 
 export interface TakeAttempt {
@@ -44,13 +45,13 @@ export interface TakePolicy {
   ipBurst: number;
 }
 
-/** One call of take-7.lua: no promise of its own, since it is the whole of the hot path's Redis work. */
+/** One call of take-9.lua: no promise of its own, since it is the whole of the hot path's Redis work. */
 export function takeToken(attempt: TakeAttempt, policy: TakePolicy, client: FlashRedis = redis()): Promise<TakeReply> {
   const k = saleKeys(attempt.saleId);
   const a = attemptKeys(attempt.saleId, attempt.userId, attempt.clientIp, attempt.idempotencyKey);
   return client.runScript(
     'take',
-    [k.meta, k.stock, k.buyers, k.orders, a.idempotency, a.userRate, a.ipRate],
+    [k.meta, k.stock, k.buyers, k.orders, a.idempotency, a.userRate, a.ipRate, k.room, k.admissions],
     [
       attempt.userId,
       attempt.orderId,
@@ -107,6 +108,21 @@ export interface SaleFromPostgres {
   tokensLeft: number;
   /** Unix seconds at which the keys may be dropped. */
   expireAt: number;
+  /** The waiting room's settings; none is a sale without one. */
+  room?: RoomSettings;
+}
+
+/** A waiting room's settings as the scripts keep them in the sale's meta (includes/admission.lua). */
+export interface RoomSettings {
+  mode: 'off' | 'always' | 'above';
+  /** Admitted per second. */
+  rate: number;
+  /** How long an admission lasts. */
+  secs: number;
+  /** Attempts per second that turn an `above` room on. */
+  above: number;
+  seed: string;
+  seed_hash: string;
 }
 
 export interface LiveOrderFact {
@@ -120,7 +136,8 @@ export interface LiveOrderFact {
 export async function rebuildSale(saleId: string, sale: SaleFromPostgres, live: LiveOrderFact[], client: FlashRedis = redis()): Promise<boolean> {
   const k = saleKeys(saleId);
   const epoch = randomUUID();
-  const args: (string | number)[] = [sale.startsMs, sale.endsMs, sale.stockTotal, sale.holdSeconds, sale.productId, sale.tokensLeft, sale.expireAt, epoch];
+  const room = sale.room ? JSON.stringify(sale.room) : '';
+  const args: (string | number)[] = [sale.startsMs, sale.endsMs, sale.stockTotal, sale.holdSeconds, sale.productId, sale.tokensLeft, sale.expireAt, epoch, room];
   for (const o of live) args.push(o.user_id, o.order_id, o.status, o.taken_ms);
   return answerOf('rebuild', REBUILD_ANSWERS, await client.runScript('rebuild', [k.meta, k.stock, k.buyers, k.orders], args)) === 'wrote';
 }
@@ -135,14 +152,92 @@ export type ResizeMode = 'guard' | 'check' | 'follow';
 /** One call of resize-2.lua; `taken` is the units sold, held or pending when it ran. */
 export async function resizeSale(
   saleId: string,
-  change: { startsMs: number; endsMs: number; stockTotal: number; expireAt: number },
+  change: { startsMs: number; endsMs: number; stockTotal: number; expireAt: number; room?: RoomSettings },
   client: FlashRedis = redis(),
   mode: ResizeMode = 'guard',
 ): Promise<{ result: ResizeResult; taken: number }> {
   const k = saleKeys(saleId);
-  const args = [change.startsMs, change.endsMs, change.stockTotal, change.expireAt, mode];
+  const args = [change.startsMs, change.endsMs, change.stockTotal, change.expireAt, mode, change.room ? JSON.stringify(change.room) : ''];
   const [code, taken] = (await client.runScript('resize', [k.meta, k.stock], args)) as [number, number];
   return { result: answerOf('resize', RESIZE_ANSWERS, code), taken };
+}
+
+/** room-4.lua's codes, each at its index. */
+export const ROOM_ANSWERS = ['ok', 'no_ticket', 'not_loaded', 'room_off', 'ended', 'not_ended'] as const;
+export type RoomAnswer = (typeof ROOM_ANSWERS)[number];
+
+/** A ticket as room-4.lua answers it: -1, 0 and '' read as none. */
+export interface RoomTicket {
+  ticketId: string;
+  state: 'waiting' | 'admitted' | 'sold_out' | 'ended';
+  place: number | null;
+  ahead: number | null;
+  waitMs: number | null;
+  admittedUntilMs: number | null;
+  orderId: string | null;
+  nowMs: number;
+}
+
+/** One call of room-4.lua's join or status: the caller's ticket, or why there is none. */
+export async function roomTicket(
+  op: 'join' | 'status',
+  saleId: string,
+  userId: string,
+  fresh: { ticketId: string; ticketHash: string } = { ticketId: '', ticketHash: '' },
+  client: FlashRedis = redis(),
+): Promise<RoomTicket | Exclude<RoomAnswer, 'ok'>> {
+  const k = saleKeys(saleId);
+  const reply = (await client.runScript('room', [k.meta, k.stock, k.room, k.admissions], [op, userId, fresh.ticketId, fresh.ticketHash])) as (
+    | string
+    | number
+  )[];
+  const answer = answerOf('room', ROOM_ANSWERS, reply[0]);
+  if (answer !== 'ok') return answer;
+  const [, ticketId, state, place, ahead, wait, until, orderId, nowMs] = reply;
+  const orNull = (v: unknown) => (Number(v) < 0 ? null : Number(v));
+  return {
+    ticketId: String(ticketId),
+    state: state as RoomTicket['state'],
+    place: orNull(place),
+    ahead: orNull(ahead),
+    waitMs: orNull(wait),
+    admittedUntilMs: Number(until) > 0 ? Number(until) : null,
+    orderId: orderId ? String(orderId) : null,
+    nowMs: Number(nowMs),
+  };
+}
+
+export interface RoomLogRow {
+  place: number;
+  ticketHash: string;
+  admitted: boolean;
+  preQueue: boolean;
+  admittedMs: number | null;
+  servedMs: number | null;
+}
+
+/** One call of room-4.lua's log: the seed and every place, or why not. */
+export async function roomLog(
+  saleId: string,
+  client: FlashRedis = redis(),
+): Promise<{ seed: string; seedHash: string; rows: RoomLogRow[] } | Exclude<RoomAnswer, 'ok'>> {
+  const k = saleKeys(saleId);
+  const reply = (await client.runScript('room', [k.meta, k.stock, k.room, k.admissions], ['log', '', '', ''])) as (string | number)[];
+  const answer = answerOf('room', ROOM_ANSWERS, reply[0]);
+  if (answer !== 'ok') return answer;
+  const rows: RoomLogRow[] = [];
+  for (let i = 3; i + 5 < reply.length; i += 6) {
+    const [place, hash, admitted, pre, at, served] = reply.slice(i, i + 6);
+    rows.push({
+      place: Number(place),
+      ticketHash: String(hash),
+      admitted: Number(admitted) === 1,
+      preQueue: Number(pre) === 1,
+      admittedMs: Number(at) > 0 ? Number(at) : null,
+      servedMs: Number(served) > 0 ? Number(served) : null,
+    });
+  }
+  return { seed: String(reply[1]), seedHash: String(reply[2]), rows };
 }
 
 /** repair-2.lua's answers, each at the index of its code. */

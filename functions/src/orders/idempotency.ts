@@ -1,5 +1,5 @@
 // The Idempotency-Key of POST /orders: read from the request, and bound to the request's body
-// for its lifetime (idempotency-claim-1.lua); take-7.lua stores and replays the answer.
+// for its lifetime (idempotency-claim-1.lua); take-9.lua stores and replays the answer.
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { config } from '../lib/config.js';

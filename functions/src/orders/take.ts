@@ -11,6 +11,7 @@ const REFUSALS = {
   [TAKE_CODES.alreadyPurchased]: new ApiError('already_purchased'),
   [TAKE_CODES.notStarted]: new ApiError('sale_not_started'),
   [TAKE_CODES.ended]: new ApiError('sale_ended'),
+  [TAKE_CODES.notAdmitted]: new ApiError('not_admitted'),
 } as const;
 
 export type TakeResult =
@@ -18,7 +19,7 @@ export type TakeResult =
   | { outcome: 'taken'; orderId: string; takenMs: number; replayed: boolean }
   | { outcome: 'not_loaded' };
 
-/** take-7.lua's answer as the buyer's: the one place its codes get a meaning. */
+/** take-9.lua's answer as the buyer's: the one place its codes get a meaning. */
 export function takeOutcome(reply: unknown): TakeResult {
   const [code, orderId, nowMs, retryAfterMs, replayed] = reply as [number, string, number, number, number];
   switch (code) {
@@ -32,6 +33,7 @@ export function takeOutcome(reply: unknown): TakeResult {
     case TAKE_CODES.alreadyPurchased:
     case TAKE_CODES.notStarted:
     case TAKE_CODES.ended:
+    case TAKE_CODES.notAdmitted:
       throw REFUSALS[code];
     default:
       throw new Error(`take returned unknown code ${String(code)}`);

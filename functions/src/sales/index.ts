@@ -1,4 +1,5 @@
 // The sales function: products and sales for admins, and the sale list everyone reads from Redis.
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { authenticateAdmin } from '../lib/auth.js';
 import { db, pgCode, PG_CHECK_VIOLATION, PG_EXCLUSION_VIOLATION, withTransaction } from '../lib/db.js';
@@ -11,7 +12,8 @@ import { adminReadRoutes } from './admin-reads.js';
 import { saleListQuerySchema, salePage } from './list.js';
 import { publishSale } from '../lib/live-view.js';
 import { resizeSale } from '../lib/scripts.js';
-import { createSaleSchema, productSchema, updateSaleSchema, windowRule } from './schemas.js';
+import { queueRoutes, sha256Hex } from './queue.js';
+import { createSaleSchema, productSchema, updateSaleSchema, windowRule, type WaitingRoomInput } from './schemas.js';
 import { saleState } from '../lib/sale-state.js';
 import { followSale, readSaleIndex, SALE_SELECT, saleFromPostgres, type LiveSale, type SaleRow } from '../lib/sale-store.js';
 
@@ -26,7 +28,25 @@ export function saleResponse(sale: LiveSale, nowMs: number) {
     stock_remaining: sale.stock_remaining,
     stock_held: sale.stock_held,
     hold_seconds: sale.hold_seconds,
+    waiting_room: { ...sale.waiting_room, ...sale.room_counts },
     server_time: new Date(nowMs).toISOString(),
+  };
+}
+
+/**
+ * A room's columns for an INSERT or UPDATE: the seed drawn once, the first time the sale gets a
+ * room, and never changed after (its hash is published before the opening).
+ */
+function roomColumns(room: WaitingRoomInput | undefined, seed: string | null) {
+  const kept = room && room.mode !== 'off' && !seed ? randomBytes(32).toString('hex') : seed;
+  return {
+    mode: room?.mode ?? 'off',
+    rate: room?.admit_per_second ?? 0,
+    secs: room?.admission_seconds ?? 0,
+    above: room?.above_attempts_per_second ?? null,
+    powBits: room?.proof_of_work_bits ?? 0,
+    seed: kept,
+    seedHash: kept ? sha256Hex(kept) : null,
   };
 }
 
@@ -72,11 +92,17 @@ export const salesHandler = httpFunction('sales', [
       const saleId = await withTransaction(async (client) => {
         const product = await client.query('SELECT 1 FROM products WHERE product_id = $1', [input.product_id]);
         if (product.rowCount === 0) throw new ApiError('not_found', 'No such product.');
+        const room = roomColumns(input.waiting_room, null);
         const inserted = await client
           .query<{ sale_id: string }>(
-            `INSERT INTO flash_sales (product_id, starts_at, ends_at, stock, hold_seconds)
-             VALUES ($1, $2, $3, $4, $5) RETURNING sale_id`,
-            [input.product_id, input.starts_at, input.ends_at, input.stock, input.hold_seconds],
+            `INSERT INTO flash_sales (product_id, starts_at, ends_at, stock, hold_seconds, room_mode,
+                                      room_admit_per_second, room_admission_seconds, room_above_attempts_per_second,
+                                      room_pow_bits, room_seed, room_seed_hash)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING sale_id`,
+            [
+              input.product_id, input.starts_at, input.ends_at, input.stock, input.hold_seconds,
+              room.mode, room.rate, room.secs, room.above, room.powBits, room.seed, room.seedHash,
+            ],
           )
           .catch(saleConflict);
         const id = inserted.rows[0]?.sale_id;
@@ -129,11 +155,24 @@ export const salesHandler = httpFunction('sales', [
           });
         }
         if (newStock < current.sold) throw new ApiError('stock_below_sold');
+        const room = input.waiting_room
+          ? roomColumns(input.waiting_room, current.room_seed)
+          : {
+              mode: current.room_mode,
+              rate: current.room_admit_per_second,
+              secs: current.room_admission_seconds,
+              above: current.room_above_attempts_per_second,
+              powBits: current.room_pow_bits,
+              seed: current.room_seed,
+              seedHash: current.room_seed_hash,
+            };
         const updated = await client
           .query(
-            `UPDATE flash_sales SET starts_at = $2, ends_at = $3, stock = $4, updated_at = now()
+            `UPDATE flash_sales SET starts_at = $2, ends_at = $3, stock = $4, room_mode = $5, room_admit_per_second = $6,
+                    room_admission_seconds = $7, room_above_attempts_per_second = $8, room_pow_bits = $9, room_seed = $10,
+                    room_seed_hash = $11, updated_at = now()
               WHERE sale_id = $1`,
-            [input.sale_id, startsAt, endsAt, newStock],
+            [input.sale_id, startsAt, endsAt, newStock, room.mode, room.rate, room.secs, room.above, room.powBits, room.seed, room.seedHash],
           )
           .catch(saleConflict);
         if (updated.rowCount !== 1) throw new Error('UPDATE touched no sale');
@@ -181,5 +220,6 @@ export const salesHandler = httpFunction('sales', [
     },
   },
   ...adminReadRoutes,
+  ...queueRoutes,
   healthRoute({ postgres: true, redis: true }),
 ]);

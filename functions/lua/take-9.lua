@@ -9,6 +9,8 @@
   KEYS[5] idem    string the first answer to this user's Idempotency-Key: "code:order_id:now_ms"
   KEYS[6] rate of this user on this sale (GCRA)
   KEYS[7] rate of this client IP on this sale (GCRA)
+  KEYS[8] room    hash   the waiting room's tickets   KEYS[9] admissions  zset  live admissions
+          (includes/admission.lua)
   ARGV[1] user_id
   ARGV[2] order_id, fresh for this attempt
   ARGV[3] 1 when the request carries an Idempotency-Key, else 0
@@ -24,6 +26,7 @@
     3 not started      4 ended (the window is [starts_ms, ends_ms), read from Redis TIME)
     5 not loaded       the sale's keys are missing: rebuild them from PostgreSQL first
     6 rate limited     retry_after_ms says when to come back
+    7 not admitted     the sale's waiting room is on and the caller has no live admission
   and replayed = 1 when the answer is the stored first answer to this Idempotency-Key.
 
   Holds docs/design.md §5 invariant 1 on the Redis side (stock never goes below zero),
@@ -32,6 +35,7 @@
 ]]
 --- @include "gcra"
 --- @include "expire-with-sale"
+--- @include "admission"
 
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -49,7 +53,7 @@ if not window[1] then
   return {5, '', now, 0, 0}
 end
 
-local code, order_id = 0, ARGV[2]
+local code, order_id, ticket = 0, ARGV[2], nil
 if now < tonumber(window[1]) then
   code, order_id = 3, ''
 elseif now >= tonumber(window[2]) then
@@ -61,6 +65,7 @@ else
   elseif tonumber(redis.call('GET', KEYS[2]) or '0') <= 0 then
     code, order_id = 1, ''
   end
+  if code == 0 then code, order_id, ticket = room_check(KEYS[1], KEYS[2], KEYS[8], KEYS[9], ARGV[1], order_id, now) end
 end
 
 -- Rate limits guard the stock: an attempt that could take a unit, or a buyer already in who
@@ -84,6 +89,7 @@ if code == 0 then
   redis.call('HSET', KEYS[4], order_id, cjson.encode({user_id = ARGV[1], status = 'pending', taken_ms = now}))
   expire_with_sale(KEYS[1], KEYS[3])
   expire_with_sale(KEYS[1], KEYS[4])
+  room_use(KEYS[8], KEYS[9], ticket, order_id, now)
 end
 
 if ARGV[3] == '1' then
