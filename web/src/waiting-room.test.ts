@@ -15,7 +15,6 @@ import {
   roomStep,
   roomWithRate,
   type QueueTicket,
-  type SaleWithRoom,
   type WaitingRoom,
 } from './waiting-room';
 
@@ -46,11 +45,11 @@ const order = (change: Partial<Order> = {}): Order => ({
   ...change,
 });
 
-const ROOM: WaitingRoom = { mode: 'always', admit_per_second: 10, admission_seconds: 60, length: 40, admitted: 3, seed_hash: 'ab' };
+const ROOM: WaitingRoom = { mode: 'always', admit_per_second: 10, admission_seconds: 60, proof_of_work_bits: 0, length: 40, admitted: 3, seed_hash: 'ab' };
 
 describe('whether a sale has a room', () => {
   test('off, absent or null is no room; always and above are', () => {
-    const sale = (waiting_room: WaitingRoom | null | undefined) => ({ waiting_room }) as SaleWithRoom;
+    const sale = (waiting_room: WaitingRoom | null | undefined) => ({ waiting_room }) as { waiting_room: WaitingRoom };
     expect(roomOf(sale(undefined))).toBeNull();
     expect(roomOf(sale(null))).toBeNull();
     expect(roomOf(sale({ ...ROOM, mode: 'off' }))).toBeNull();
@@ -195,9 +194,9 @@ describe('the admin\'s figures', () => {
   });
 
   test('a new rate keeps the room\'s mode and admission time, and leaves out the figures', () => {
-    expect(roomWithRate(ROOM, 25)).toEqual({ mode: 'always', admit_per_second: 25, admission_seconds: 60 });
+    expect(roomWithRate(ROOM, 25)).toEqual({ mode: 'always', admit_per_second: 25, admission_seconds: 60, proof_of_work_bits: 0 });
     expect(roomWithRate({ ...ROOM, proof_of_work_bits: 12 }, 25)).toEqual({ mode: 'always', admit_per_second: 25, admission_seconds: 60, proof_of_work_bits: 12 });
-    expect(roomWithRate({ ...ROOM, mode: 'above', above_attempts_per_second: 500 }, 5)).toEqual({ mode: 'above', admit_per_second: 5, admission_seconds: 60, above_attempts_per_second: 500 });
+    expect(roomWithRate({ ...ROOM, mode: 'above', above_attempts_per_second: 500 }, 5)).toEqual({ mode: 'above', admit_per_second: 5, admission_seconds: 60, above_attempts_per_second: 500, proof_of_work_bits: 0 });
   });
 });
 

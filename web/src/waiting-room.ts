@@ -2,46 +2,13 @@
 // room is on, the buyer's step of the journey from GET /sales/{id}/queue/me (waiting →
 // admitted → holding → confirmed, or sold out / expired / cancelled / ended), the progress
 // and the estimate in a buyer's words, and when to ask again (docs/api.md, Waiting room).
-import type { Order, Sale } from './api';
+import type { Order, QueueTicket, Sale, WaitingRoom } from './api';
 import { offerOf, type Offer, type SaleShows } from './logic';
 
-export type RoomMode = 'off' | 'always' | 'above';
-
-/** The sale view's `waiting_room`. */
-export interface WaitingRoom {
-  mode: RoomMode;
-  admit_per_second: number;
-  admission_seconds: number;
-  above_attempts_per_second?: number | null;
-  /** Leading zero bits the join's proof of work needs; 0: none (proof-of-work.ts). */
-  proof_of_work_bits?: number;
-  /** People in the queue now. */
-  length?: number;
-  /** People admitted so far. */
-  admitted?: number;
-  /** Hex SHA-256 of the pre-queue shuffle's seed, published before the opening. */
-  seed_hash?: string | null;
-}
-
-export type SaleWithRoom = Sale & { waiting_room?: WaitingRoom | null };
-
-export type TicketState = 'waiting' | 'admitted' | 'sold_out' | 'ended';
-
-/** POST /sales/{id}/queue and GET /sales/{id}/queue/me. */
-export interface QueueTicket {
-  ticket_id: string;
-  sale_id: string;
-  state: TicketState;
-  /** null before the opening (the pre-queue's places are drawn when it opens). */
-  place: number | null;
-  ahead: number | null;
-  estimated_wait_seconds: number | null;
-  admitted_until: string | null;
-  order: Order | null;
-}
+export type { QueueTicket, WaitingRoom };
 
 /** The sale's room when it is configured on (always, or above a rate of attempts); null when off. */
-export function roomOf(sale: SaleWithRoom | null | undefined): WaitingRoom | null {
+export function roomOf(sale: Pick<Sale, 'waiting_room'> | null | undefined): WaitingRoom | null {
   const room = sale?.waiting_room;
   return room && room.mode !== 'off' ? room : null;
 }
@@ -258,6 +225,6 @@ export function roomWithRate(
     admit_per_second: admitPerSecond,
     admission_seconds: room.admission_seconds,
     ...(room.above_attempts_per_second != null ? { above_attempts_per_second: room.above_attempts_per_second } : {}),
-    ...(room.proof_of_work_bits !== undefined ? { proof_of_work_bits: room.proof_of_work_bits } : {}),
+    proof_of_work_bits: room.proof_of_work_bits,
   };
 }

@@ -8,7 +8,7 @@ import { problemOf } from '../logic';
 import { MetricsPanel } from '../Metrics';
 import { usePageTitle, usePolling } from '../polling';
 import { useSession } from '../session';
-import { measuredAdmissionRate, roomOf, roomWithRate, type SaleWithRoom } from '../waiting-room';
+import { measuredAdmissionRate, roomOf, roomWithRate } from '../waiting-room';
 
 export function AdminPage({ token }: { token: string }) {
   const { expire } = useSession();
@@ -40,7 +40,7 @@ export function AdminPage({ token }: { token: string }) {
         setProblem(null);
         const atMs = Date.now();
         const rates: Record<string, number | null> = {};
-        for (const s of answer.body.sales as SaleWithRoom[]) {
+        for (const s of answer.body.sales) {
           const admitted = roomOf(s)?.admitted;
           if (admitted === undefined) continue;
           const reading = { admitted, atMs };
@@ -82,13 +82,13 @@ export function AdminPage({ token }: { token: string }) {
     else refused('Not changed', answer);
   };
 
-  const roomSales = (sales as SaleWithRoom[]).filter((s) => roomOf(s));
+  const roomSales = sales.filter((s) => roomOf(s));
   const changeRate = async (e: FormEvent) => {
     e.preventDefault();
     setMessage(null);
     const room = roomOf(roomSales.find((s) => s.sale_id === rateId));
     if (!room) return;
-    const answer = await call<SaleWithRoom>('POST', '/sales/update', { token, body: { sale_id: rateId, waiting_room: roomWithRate(room, Number(newRate)) } });
+    const answer = await call<Sale>('POST', '/sales/update', { token, body: { sale_id: rateId, waiting_room: roomWithRate(room, Number(newRate)) } });
     if (answer.status === 200) setMessage(<>Admission rate changed to {answer.body.waiting_room?.admit_per_second ?? Number(newRate)} per second.</>);
     else refused('Not changed', answer);
   };
@@ -157,7 +157,7 @@ export function AdminPage({ token }: { token: string }) {
           <tbody>
             {sales.map((s) => {
               const heldUnits = s.stock_held ?? 0;
-              const room = roomOf(s as SaleWithRoom);
+              const room = roomOf(s);
               return (
                 <tr key={s.sale_id} data-sale={s.product.name}>
                   <th scope="row"><Link to={`/sales/${s.sale_id}`}>{s.product.name}</Link></th>

@@ -23,7 +23,7 @@ import {
 import { useNow, usePageTitle } from '../polling';
 import { useSaleFigures } from '../sale-figures';
 import { useSession } from '../session';
-import { laterOrder, roomOf, roomOffer, roomStep, type SaleWithRoom } from '../waiting-room';
+import { laterOrder, roomOf, roomOffer, roomStep } from '../waiting-room';
 import { SHOWS_WORDS } from './SalesPage';
 import { useWaitingRoom, WaitingRoomPanel } from './WaitingRoom';
 
@@ -110,7 +110,7 @@ export function SalePage({ saleId }: { saleId: string }) {
 
   // The waiting room: always on, or on above a rate of attempts (then a 403 not_admitted, or a
   // ticket from before, puts the buyer in it).
-  const room = roomOf(sale as SaleWithRoom | null);
+  const room = roomOf(sale);
   const [queued, setQueued] = useState(false);
   const follow = useWaitingRoom({
     saleId,

@@ -5,7 +5,7 @@ import { allSales, type Sale } from '../api';
 import { Loading, ProblemLine } from '../components';
 import { clockOffset, formatCountdown, formatPrice, problemOf, saleShows, serverNow } from '../logic';
 import { useNow, usePageTitle, usePolling } from '../polling';
-import { roomOf, type SaleWithRoom } from '../waiting-room';
+import { roomOf } from '../waiting-room';
 
 export function SalesPage() {
   const [sales, setSales] = useState<Sale[] | null>(null);
@@ -50,7 +50,7 @@ export function SalesPage() {
                   {shows === 'active' && <span>ends in {formatCountdown(Date.parse(sale.ends_at) - t)}</span>}
                 </p>
                 {shows === 'active' && <p className="hint">{sale.stock_remaining} of {sale.stock_total} left</p>}
-                {roomOf(sale as SaleWithRoom)?.mode === 'always' && (shows === 'active' || shows === 'upcoming') && (
+                {roomOf(sale)?.mode === 'always' && (shows === 'active' || shows === 'upcoming') && (
                   <p className="hint" data-has-room>With a waiting room: buyers go in turn{shows === 'upcoming' ? '; places are drawn at the opening' : ''}.</p>
                 )}
               </li>
