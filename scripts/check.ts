@@ -14,9 +14,11 @@ import {
   type Verdict,
   type Violations,
 } from '../functions/src/checker/invariants.ts';
+import { admissionDetails, checkAdmissionLog, type OrderSpan } from '../functions/src/checker/admission-log.ts';
 import { config } from '../functions/src/lib/config.ts';
 import { connectionConfig } from '../functions/src/lib/db.ts';
-import { createRedis } from '../functions/src/lib/redis.ts';
+import { createRedis, type FlashRedis } from '../functions/src/lib/redis.ts';
+import { roomLog } from '../functions/src/lib/scripts.ts';
 
 const USAGE = `usage: npm run check -- (--sale <sale_id> | --all) [--wait <seconds>] [--grace <seconds>] [--key-prefix <prefix>]
 
@@ -79,6 +81,35 @@ async function checkSale(saleId: string): Promise<{ violations: Violations; fact
   }
 }
 
+/**
+ * An ended sale's waiting room: its admission log (room-4.lua, what GET /sales/{id}/queue/log
+ * publishes) against its orders (functions/src/checker/admission-log.ts). Null without a room,
+ * before the end, or when Redis no longer has the log.
+ */
+async function checkRoom(saleId: string): Promise<Verdict | null> {
+  const { rows } = await db.query<{ room_mode: 'off' | 'always' | 'above'; stock: number; room_admission_seconds: number; ended: boolean }>(
+    'SELECT room_mode, stock, room_admission_seconds, ends_at <= now() AS ended FROM flash_sales WHERE sale_id = $1',
+    [saleId],
+  );
+  const sale = rows[0];
+  if (!sale || sale.room_mode === 'off' || !sale.ended) return null;
+  const log = await roomLog(saleId, redis as FlashRedis);
+  if (typeof log === 'string') return { invariant: '7. waiting room', verdict: 'not checked', details: [`no log in Redis (${log})`] };
+  const orders = await db.query<OrderSpan>(
+    `SELECT floor(extract(epoch FROM created_at) * 1000)::float8 AS taken_ms,
+            CASE WHEN status IN ('failed', 'expired', 'cancelled') THEN floor(extract(epoch FROM updated_at) * 1000)::float8 END AS released_ms
+       FROM orders WHERE sale_id = $1`,
+    [saleId],
+  );
+  const violations = checkAdmissionLog(log, orders.rows, {
+    mode: sale.room_mode,
+    stock: sale.stock,
+    admissionSeconds: sale.room_admission_seconds,
+  });
+  const details = admissionDetails(violations);
+  return { invariant: '7. waiting room', verdict: details.length ? 'violated' : 'held', details };
+}
+
 const MARK: Record<Verdict['verdict'], string> = { held: '✓', violated: '✗', 'not checked': '?' };
 
 let code = 0;
@@ -100,7 +131,8 @@ try {
       continue;
     }
     const { violations, facts } = await checkSale(saleId);
-    const list = verdicts(violations, facts, { history: false });
+    const room = await checkRoom(saleId);
+    const list = [...verdicts(violations, facts, { history: false }), ...(room ? [room] : [])];
     console.log(
       `sale ${saleId}: stock ${facts.stock}, sold ${facts.sold} (${facts.confirmed} confirmed), ${facts.failed} failed; ` +
         `Redis: ${facts.redisLeft ?? 'no keys'} left, ${facts.redisPending} pending`,

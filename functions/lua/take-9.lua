@@ -65,7 +65,7 @@ else
   elseif tonumber(redis.call('GET', KEYS[2]) or '0') <= 0 then
     code, order_id = 1, ''
   end
-  if code == 0 then code, order_id, ticket = room_check(KEYS[1], KEYS[2], KEYS[8], KEYS[9], ARGV[1], order_id, now) end
+  if code == 0 or code == 2 then code, order_id, ticket = room_check(KEYS[1], KEYS[2], KEYS[8], KEYS[9], ARGV[1], code, order_id, now) end
 end
 
 -- Rate limits guard the stock: an attempt that could take a unit, or a buyer already in who

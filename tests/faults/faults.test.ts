@@ -2,7 +2,7 @@
 // flushed or killed, the worker or PostgreSQL stopped or hung, tasks delivered twice, the order
 // function dying between take and enqueue, the queue down or answering after the write, Redis
 // failing after a commit, holds ended under faults, the stock changed, two order instances, a
-// sale past its key expiry — and the checker finding no violation of docs/design.md §5 once the
+// sale past its key expiry, a waiting room's Redis flushed — and the checker finding no violation of docs/design.md §5 once the
 // fault has healed. Each case proves a row of README's "Guarantees".
 //
 // The sweeper is held off for the whole suite: each case is checked before any sweep could
@@ -24,6 +24,8 @@ import { admin, api, closeHelpers, createSale, database, eventually, mintToken, 
 import { check, checkWhenQuiet, History, type Attempt, type CheckOptions, type SaleFacts, type Violations } from '../../functions/src/checker/invariants.ts';
 import { loadScripts, saleKeys, SALE_INDEX_KEY } from '../../functions/src/lib/redis.ts';
 import type { FunctionName } from '../../scripts/stack.ts';
+import type { QueueLog, QueueTicket } from '@flash-sale/contract';
+import { checkAdmissionLog, noAdmissionViolations, type OrderSpan } from '../../functions/src/checker/admission-log.ts';
 
 const BUYERS = 1000;
 const STOCK = 300;
@@ -637,6 +639,74 @@ test('17. a sale past its key expiry: over, its orders readable, its keys not re
   await sleep(200);
   assert.equal(await redis.exists(keys.meta, keys.stock, keys.buyers, keys.orders), 0, "the ended sale's keys stay gone");
   assert.deepEqual(rebuilds.slice(0, 3), [], `no request or sweep rebuilt the ended sale's keys (${rebuilds.length} rebuilds)`);
+});
+
+test('18. Redis flushed while buyers wait in a sale\'s waiting room: everyone joins again, never more admitted than stock', { timeout: 180_000 }, async (t) => {
+  const stock = 15;
+  const sale = await createSale({ stock, waitingRoom: { mode: 'always', admit_per_second: 100, admission_seconds: 30 } });
+  const crowd = await buyers(40);
+  const history = new History();
+  let rejoined = 0;
+  const queuePath = `/sales/${sale.sale_id}/queue`;
+  // Each buyer: poll where they stand, buy once admitted; a ticket Redis lost (404) joins again.
+  const shop = async (who: Buyer) => {
+    let answer = await api<QueueTicket>('GET', `${queuePath}/me`, { token: who.token });
+    for (let i = 0; i < 200; i++) {
+      if (answer.status === 404) {
+        rejoined++;
+        answer = await api<QueueTicket>('POST', queuePath, { token: who.token, body: {} });
+      }
+      const ticket = answer.status === 200 ? answer.body : undefined;
+      if (ticket?.order || ticket?.state === 'ended') return;
+      if (ticket?.state === 'admitted') {
+        const a = await attempt(who, sale.product.product_id);
+        history.record(a);
+        if (a.outcome === 'ok' || a.error === 'already_purchased') return;
+      }
+      await sleep(100);
+      answer = await api<QueueTicket>('GET', `${queuePath}/me`, { token: who.token });
+    }
+  };
+  // Everyone joins; the first five places buy and their orders are written; the rest wait.
+  const tickets = await Promise.all(crowd.map((who) => api<QueueTicket>('POST', queuePath, { token: who.token, body: {} })));
+  assert.ok(tickets.every((a) => a.status === 200));
+  const first = crowd.filter((_, i) => (tickets[i]?.body.place ?? 0) <= 5);
+  await Promise.all(first.map(shop));
+  await eventually('the first five orders written', async () => {
+    const { rows } = await database().query("SELECT 1 FROM orders WHERE sale_id = $1 AND status = 'confirmed'", [sale.sale_id]);
+    return rows.length === 5 ? true : undefined;
+  });
+  const waiting = await Promise.all(crowd.map((who) => api<QueueTicket>('GET', `${queuePath}/me`, { token: who.token })));
+  assert.ok(waiting.some((a) => a.body.state === 'waiting'), 'buyers wait in the room');
+  const flushedAt = Date.now();
+  await redis.flushall();
+  await Promise.all(crowd.map(shop));
+  t.diagnostic(`${history.summary()}; ${rejoined} tickets joined again after the flush`);
+  assert.ok(rejoined > 0, 'buyers waiting at the flush joined again');
+  assert.equal(history.attempts.filter((a) => a.status !== undefined && a.status >= 500).length, 0, 'no 5xx');
+  assert.ok(history.attempts.every((a) => a.error !== 'not_admitted'), 'buyers only ordered when admitted');
+  const facts = await verify(t, sale.sale_id, history, REDIS_LOST);
+  assert.equal(facts.live, stock, 'every unit sold: a buyer who already owns one gives up the admission they hold');
+
+  // The sale ends; the log (the queue since the flush) and every order pass the admission checker.
+  const endsAt = Date.now() + 200;
+  const ended = await api('POST', '/sales/update', { token: await admin(), body: { sale_id: sale.sale_id, ends_at: new Date(endsAt).toISOString() } });
+  assert.equal(ended.status, 200);
+  await sleep(Math.max(0, endsAt - Date.now()) + 50);
+  const log = await api<QueueLog>('GET', `${queuePath}/log`);
+  assert.equal(log.status, 200, JSON.stringify(log.body));
+  const { rows: orders } = await database().query<OrderSpan>(
+    `SELECT floor(extract(epoch FROM created_at) * 1000)::float8 AS taken_ms,
+            CASE WHEN status IN ('failed', 'expired', 'cancelled') THEN floor(extract(epoch FROM updated_at) * 1000)::float8 END AS released_ms
+       FROM orders WHERE sale_id = $1`,
+    [sale.sale_id],
+  );
+  // The five orders before the flush used admissions of the lost queue: `above` leaves them uncounted here.
+  const violations = checkAdmissionLog(log.body, orders, { mode: 'above', stock, admissionSeconds: 30 });
+  t.diagnostic(`log since the flush: ${log.body.entries.length} places, ${log.body.entries.filter((e) => e.admitted).length} admitted; ${JSON.stringify(violations)}`);
+  assert.deepEqual(violations, noAdmissionViolations(), 'admissions in queue order, never more admitted and unserved than units left');
+  const after = orders.filter((o) => o.taken_ms > flushedAt).length;
+  assert.ok(after <= log.body.entries.filter((e) => e.served_at).length, 'every order after the flush used an admission of the new queue');
 });
 
 // ---- npm run check: the checker as an operator's command, on sales broken on purpose ----

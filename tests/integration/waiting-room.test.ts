@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, test } from 'node:test';
 import type { QueueLog, QueueTicket } from '@flash-sale/contract';
-import { admin, api, closeHelpers, createSale, eventually, mintToken, seedUsers, type OrderBody, type SaleBody } from '../helpers.ts';
+import { checkAdmissionLog, noAdmissionViolations, type OrderSpan } from '../../functions/src/checker/admission-log.ts';
+import { admin, api, closeHelpers, createSale, database, eventually, mintToken, seedUsers, type OrderBody, type SaleBody } from '../helpers.ts';
 
 after(closeHelpers);
 
@@ -93,6 +94,7 @@ test('pre-queue: arrival does not predict the place, and the revealed seed repro
     assert.ok(e.admitted && e.admitted_at, `place ${e.place} admitted`);
     assert.ok(Date.parse(e.admitted_at) >= opened + Math.floor((1000 * e.place) / rate) - 1, `place ${e.place} admitted no faster than the rate`);
   }
+  assert.deepEqual(checkAdmissionLog(log.body, [], { mode: 'always', stock: 100, admissionSeconds: 60 }), noAdmissionViolations());
   const last = Math.max(...log.body.entries.map((e) => Date.parse(e.admitted_at ?? '')));
   console.log(`[measured] ${log.body.entries.length} admitted at ${((1000 * log.body.entries.length) / (last - opened)).toFixed(1)}/s (set: ${rate}/s)`);
 });
@@ -162,6 +164,31 @@ test('the room closes for every waiting buyer when the last unit goes; a cancell
   assert.equal(bought.status, 202, JSON.stringify(bought.body));
   const twice = await order(sale, third);
   assert.notEqual(twice.status, 202, 'one order per admission');
+
+  // The sale ends (the admin brings the end forward): its log and its orders pass the checker.
+  const endsAt = Date.now() + 200;
+  const ended = await api('POST', '/sales/update', { token: await admin(), body: { sale_id: sale.sale_id, ends_at: new Date(endsAt).toISOString() } });
+  assert.equal(ended.status, 200, JSON.stringify(ended.body));
+  await sleep(Math.max(0, endsAt - Date.now()) + 50);
+  const log = await api<QueueLog>('GET', `/sales/${sale.sale_id}/queue/log`);
+  assert.equal(log.status, 200, JSON.stringify(log.body));
+  assert.deepEqual(log.body.entries.map((e) => [e.place, e.admitted, e.served_at !== null]), [
+    [1, true, true],
+    [2, true, true],
+    [3, true, true],
+    [4, false, false],
+    [5, false, false],
+  ]);
+  const orders = await eventually('the three orders written', async () => {
+    const { rows } = await database().query<OrderSpan>(
+      `SELECT floor(extract(epoch FROM created_at) * 1000)::float8 AS taken_ms,
+              CASE WHEN status IN ('failed', 'expired', 'cancelled') THEN floor(extract(epoch FROM updated_at) * 1000)::float8 END AS released_ms
+         FROM orders WHERE sale_id = $1`,
+      [sale.sale_id],
+    );
+    return rows.length === 3 ? rows : undefined;
+  });
+  assert.deepEqual(checkAdmissionLog(log.body, orders, { mode: 'always', stock: 2, admissionSeconds: 60 }), noAdmissionViolations());
 });
 
 test('an expired hold lets exactly one more in', async () => {

@@ -113,27 +113,6 @@ local function room_busy(room, above, now)
   return ac >= above or ap >= above
 end
 
---- The take's check (take-9.lua), for an attempt that could take a unit: 0 and the order_id to
---- go on (with the ticket whose admission the take uses), or 7 (not admitted) and ''. An `above`
---- room lets everyone through while attempts stay under its threshold and nobody waits.
-local function room_check(meta, stock, room, live, user, order_id, now)
-  local cfg = room_settings(meta)
-  if not cfg then
-    return 0, order_id, nil
-  end
-  local busy = cfg.mode == 'above' and room_busy(room, cfg.above, now)
-  room_draw(room, cfg, now)
-  local n, f = room_advance(room, live, cfg, tonumber(redis.call('GET', stock) or '0'), now)
-  local t = redis.call('HGET', room, 'u:' .. user)
-  if t and redis.call('ZSCORE', live, t) then
-    return 0, order_id, t
-  end
-  if cfg.mode == 'above' and not busy and n <= f then
-    return 0, order_id, nil
-  end
-  return 7, '', nil
-end
-
 --- The take used the ticket's admission: one order per admission.
 local function room_use(room, live, t, order_id, now)
   if not t then
@@ -143,4 +122,34 @@ local function room_use(room, live, t, order_id, now)
   local rec = room_ticket(room, t)
   rec.o, rec.s = order_id, now
   redis.call('HSET', room, 't:' .. t, cjson.encode(rec))
+end
+
+--- The take's check (take-9.lua), for an attempt that could take a unit (code 0) or of a buyer
+--- who already owns one (code 2): 0 and the order_id to go on (with the ticket whose admission
+--- the take uses), or 7 (not admitted) and ''. A buyer who already owns a unit gives up an
+--- admission they hold (it would keep a slot from the next in line), and keeps code 2. An
+--- `above` room lets everyone through while attempts stay under its threshold and nobody waits.
+local function room_check(meta, stock, room, admissions, user, code, order_id, now)
+  local cfg = room_settings(meta)
+  if not cfg then
+    return code, order_id, nil
+  end
+  local busy = code == 0 and cfg.mode == 'above' and room_busy(room, cfg.above, now)
+  room_draw(room, cfg, now)
+  local n, f = room_advance(room, admissions, cfg, tonumber(redis.call('GET', stock) or '0'), now)
+  local t = redis.call('HGET', room, 'u:' .. user)
+  local live = t and redis.call('ZSCORE', admissions, t)
+  if code ~= 0 then
+    if live then
+      room_use(room, admissions, t, order_id, now)
+    end
+    return code, order_id, nil
+  end
+  if live then
+    return 0, order_id, t
+  end
+  if cfg.mode == 'above' and not busy and n <= f then
+    return 0, order_id, nil
+  end
+  return 7, '', nil
 end

@@ -1,6 +1,7 @@
 // The Lua scripts as typed calls: one wrapper per script (its keys built here, its arguments in
 // the order its header lists them) and its answer codes named once, as BullMQ names its own.
 import { randomUUID } from 'node:crypto';
+import type { QueueLog, QueueLogEntry } from '@flash-sale/contract';
 import type { SettledStatus } from './order-row.js';
 import { attemptKeys, idempotencyClaimKey, loginRateKeys, redis, saleKeys, signupRateKey, type FlashRedis, type ScriptName } from './redis.js';
 
@@ -207,37 +208,19 @@ export async function roomTicket(
   };
 }
 
-export interface RoomLogRow {
-  place: number;
-  ticketHash: string;
-  admitted: boolean;
-  preQueue: boolean;
-  admittedMs: number | null;
-  servedMs: number | null;
-}
-
-/** One call of room-4.lua's log: the seed and every place, or why not. */
-export async function roomLog(
-  saleId: string,
-  client: FlashRedis = redis(),
-): Promise<{ seed: string; seedHash: string; rows: RoomLogRow[] } | Exclude<RoomAnswer, 'ok'>> {
+/** One call of room-4.lua's log: the seed and every place as GET /sales/{id}/queue/log answers them, or why not. */
+export async function roomLog(saleId: string, client: FlashRedis = redis()): Promise<QueueLog | Exclude<RoomAnswer, 'ok'>> {
   const k = saleKeys(saleId);
   const reply = (await client.runScript('room', [k.meta, k.stock, k.room, k.admissions], ['log', '', '', ''])) as (string | number)[];
   const answer = answerOf('room', ROOM_ANSWERS, reply[0]);
   if (answer !== 'ok') return answer;
-  const rows: RoomLogRow[] = [];
+  const iso = (ms: unknown) => (Number(ms) > 0 ? new Date(Number(ms)).toISOString() : null);
+  const entries: QueueLogEntry[] = [];
   for (let i = 3; i + 5 < reply.length; i += 6) {
     const [place, hash, admitted, pre, at, served] = reply.slice(i, i + 6);
-    rows.push({
-      place: Number(place),
-      ticketHash: String(hash),
-      admitted: Number(admitted) === 1,
-      preQueue: Number(pre) === 1,
-      admittedMs: Number(at) > 0 ? Number(at) : null,
-      servedMs: Number(served) > 0 ? Number(served) : null,
-    });
+    entries.push({ place: Number(place), ticket_hash: String(hash), admitted: Number(admitted) === 1, pre_queue: Number(pre) === 1, admitted_at: iso(at), served_at: iso(served) });
   }
-  return { seed: String(reply[1]), seedHash: String(reply[2]), rows };
+  return { seed: String(reply[1]), seed_hash: String(reply[2]), entries };
 }
 
 /** repair-2.lua's answers, each at the index of its code. */

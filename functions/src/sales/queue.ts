@@ -138,19 +138,7 @@ export const queueRoutes: Route[] = [
       const sale = await saleOf(params.sale_id);
       const answer = await withKeys(sale.sale_id, () => roomLog(sale.sale_id));
       if (typeof answer === 'string') throw refusal(answer as Exclude<RoomAnswer, 'ok' | 'not_loaded'>);
-      const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-      const body: QueueLog = {
-        seed: answer.seed,
-        seed_hash: answer.seedHash,
-        entries: answer.rows.map((r) => ({
-          place: r.place,
-          ticket_hash: r.ticketHash,
-          admitted: r.admitted,
-          pre_queue: r.preQueue,
-          admitted_at: iso(r.admittedMs),
-          served_at: iso(r.servedMs),
-        })),
-      };
+      const body: QueueLog = answer;
       return { status: 200, body };
     },
   },
