@@ -324,8 +324,8 @@ describe('sessions and trouble', () => {
 });
 
 describe('waiting room', () => {
-  /** The room's settings of these tests: one place a second, a proof of work of 12 bits. */
-  const ROOM = { mode: 'always', admit_per_second: 1, admission_seconds: 120, proof_of_work_bits: 12 };
+  /** The room's settings of these tests: two places a second, a proof of work of 12 bits. */
+  const ROOM = { mode: 'always', admit_per_second: 2, admission_seconds: 120, proof_of_work_bits: 12 };
 
   /** A sale with a waiting room, opening in `startsInMs`. */
   async function createRoomSale(stock: number, startsInMs: number): Promise<SaleBody> {
@@ -351,16 +351,16 @@ describe('waiting room', () => {
 
   test('a buyer joins the room, sees the place count down, is admitted and buys', { timeout: 90_000 }, async () => {
     // Eight people queue before the opening (their places are drawn then); the buyer comes after
-    // it, so stands behind them, and one place a second goes in.
-    const sale = await createRoomSale(10, 5000);
-    for (let i = 0; i < 8; i++) await joinThroughApi(sale);
+    // it, so stands behind them, and two places a second go in.
+    const sale = await createRoomSale(10, 3000);
+    await Promise.all(Array.from({ length: 8 }, () => joinThroughApi(sale)));
     await eventually('the sale opens', async () => (Date.now() >= Date.parse(sale.starts_at) + 300 ? true : undefined), 15_000);
 
     const { token } = await buyer();
     const context = await newContext(PHONE, token);
     // The join held back a moment, so that "joining" is seen whatever the proof of work took.
     await context.route('**/api/sales/*/queue', async (route) => {
-      await new Promise((r) => setTimeout(r, 1500));
+      await new Promise((r) => setTimeout(r, 1000));
       await route.continue();
     });
     const page = await open(context, `/sales/${sale.sale_id}`);
@@ -406,7 +406,7 @@ describe('waiting room', () => {
     await row.waitFor({ timeout: 15_000 });
     await eventually('the queue is counted', async () => ((await row.locator('[data-col="queue"]').textContent()) === '1' ? true : undefined), 10_000);
     assert.equal(await row.locator('[data-col="admitted"]').textContent(), '0');
-    assert.match((await row.locator('[data-col="rate"]').textContent()) ?? '', /^1 \//);
+    assert.match((await row.locator('[data-col="rate"]').textContent()) ?? '', /^2 \//);
 
     await page.getByLabel('Sale with a waiting room').selectOption({ label: sale.product.name });
     await page.getByLabel('New admission rate (per second)').fill('25');
