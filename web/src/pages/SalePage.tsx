@@ -125,6 +125,7 @@ export function SalePage({ saleId }: { saleId: string }) {
     userId: session?.userId || tokenClaims(token ?? '').sub || '',
     onUnauthenticated: expire,
   });
+  const refreshRoom = follow.refresh;
   const inRoom = Boolean(room && token && (follow.ticket || room.mode === 'always' || queued));
   const ownOrder = inRoom ? laterOrder(follow.ticket?.order ?? null, order) : order;
   const step = inRoom && follow.ticket && sale ? roomStep({ ...follow.ticket, order: ownOrder }, t, Date.parse(sale.ends_at)) : null;
@@ -174,8 +175,8 @@ export function SalePage({ saleId }: { saleId: string }) {
     }
     // Not the buyer's turn (a room on above a rate of attempts, or a turn that ran out): the queue.
     if (answer.body.error === 'not_admitted') setQueued(true);
-    follow.refresh();
-  }, [sale, token, busy, expire, setOrder, follow]);
+    refreshRoom();
+  }, [sale, token, busy, expire, setOrder, refreshRoom]);
 
   const act = async (how: 'pay' | 'cancel') => {
     if (!ownOrder || !token) return;
@@ -191,7 +192,7 @@ export function SalePage({ saleId }: { saleId: string }) {
       shownStatus.current = answer.body.status;
       setOrder(answer.body);
       setResult(how === 'pay' ? resultOfOrder(answer.body) : { word: 'failed', text: 'Cancelled: the item went back on sale.', following: false });
-      follow.refresh();
+      refreshRoom();
     } else if (answer.body.error === 'hold_expired') {
       setResult({ word: 'failed', text: 'Your hold ran out; the item went back on sale.', following: false });
     } else if (answer.body.error === 'not_checkoutable' || answer.body.error === 'not_cancellable') {
