@@ -208,6 +208,12 @@ test('an above room lets buyers through while attempts stay under its threshold'
   const sale = await createSale({ stock: 5, waitingRoom: { mode: 'above', admit_per_second: 10, admission_seconds: 60, above_attempts_per_second: 1000 } });
   const [who] = await buyers(1);
   assert.equal((await order(sale, who as Buyer)).status, 202, 'no one waits and attempts are few: the room is off');
+  // A threshold of one attempt a second: the first attempt turns the room on.
+  const busy = await createSale({ stock: 5, waitingRoom: { mode: 'above', admit_per_second: 1000, admission_seconds: 60, above_attempts_per_second: 1 } });
+  const [late] = (await buyers(1)) as [Buyer];
+  assert.equal((await order(busy, late)).body.error, 'not_admitted', 'attempts at the threshold: the room is on');
+  assert.equal((await join(busy, late)).state, 'admitted');
+  assert.equal((await order(busy, late)).status, 202, 'admitted, the buyer buys');
   const bad = await api<{ details: { field: string }[] }>('POST', '/sales/update', {
     token: await admin(),
     body: { sale_id: sale.sale_id, waiting_room: { mode: 'above' } },
