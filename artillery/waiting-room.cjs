@@ -9,6 +9,7 @@ const PROOF_BITS = Number(process.env.PROOF_BITS ?? 0);
 const STARTS_AT_MS = Date.parse(process.env.STARTS_AT ?? '') || 0;
 const POLL_MIN_MS = 1000;
 const POLL_MAX_MS = 10_000;
+const PRE_QUEUE_SPREAD_MS = 5000;
 
 function leadingZeroBits(bytes) {
   let bits = 0;
@@ -89,12 +90,14 @@ function pauseAfterTrouble(context, events, done) {
 function waitForNextPoll(context, events, done) {
   const jitter = 0.9 + 0.2 * Math.random();
   let ms;
-  if (context.vars.place === null || context.vars.place === undefined) {
-    ms = STARTS_AT_MS ? STARTS_AT_MS - Date.now() + 250 : POLL_MAX_MS;
+  const untilOpen = STARTS_AT_MS ? STARTS_AT_MS - Date.now() : Infinity;
+  if ((context.vars.place === null || context.vars.place === undefined) && untilOpen <= POLL_MAX_MS) {
+    // The pre-queue's first ask after the opening, spread over 5 s.
+    ms = Math.max(POLL_MIN_MS, Math.round(untilOpen + 250 + Math.random() * PRE_QUEUE_SPREAD_MS));
   } else {
-    ms = context.vars.estimate_s * 500;
+    ms = context.vars.place === null || context.vars.place === undefined ? POLL_MAX_MS : context.vars.estimate_s * 500;
+    ms = Math.min(POLL_MAX_MS, Math.max(POLL_MIN_MS, Math.round(Math.min(ms, POLL_MAX_MS) * jitter)));
   }
-  ms = Math.min(POLL_MAX_MS, Math.max(POLL_MIN_MS, Math.round(Math.min(ms, POLL_MAX_MS) * jitter)));
   events.emit('counter', 'room.polls', 1);
   return setTimeout(done, ms);
 }

@@ -158,11 +158,13 @@ describe('when to ask queue/me again', () => {
     expect(nextQueuePollMs(ticket({ estimated_wait_seconds: 3600 }), { ...hidden, admissionSeconds: 30 })).toBe(10_000);
   });
 
-  test('the pre-queue asks again when the sale opens, or within the bound', () => {
+  test('the pre-queue asks again just after the opening, spread over 5 s (a quarter of a short admission), or within the bound', () => {
     const pre = ticket({ place: null, ahead: null, estimated_wait_seconds: null });
-    expect(nextQueuePollMs(pre, { ...seen, startsAtMs: NOW + 3000 })).toBe(3250);
+    expect(nextQueuePollMs(pre, { ...seen, startsAtMs: NOW + 3000, random: 0 })).toBe(3250);
+    expect(nextQueuePollMs(pre, { ...seen, startsAtMs: NOW + 3000, random: 1 })).toBe(8250);
+    expect(nextQueuePollMs(pre, { ...seen, startsAtMs: NOW + 3000, random: 1, admissionSeconds: 8 })).toBe(5250);
     expect(nextQueuePollMs(pre, { ...seen, startsAtMs: NOW + 3_600_000 })).toBe(QUEUE_POLL_MAX_MS);
-    expect(nextQueuePollMs(pre, { ...seen, startsAtMs: NOW - 5000 })).toBe(QUEUE_POLL_MIN_MS);
+    expect(nextQueuePollMs(pre, { ...seen, startsAtMs: NOW - 5000, random: 0 })).toBe(QUEUE_POLL_MIN_MS);
   });
 
   test('admitted: by the admission\'s end; in progress: every second; holding: by the hold\'s end, at most 5 s', () => {

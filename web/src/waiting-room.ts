@@ -93,12 +93,14 @@ export const QUEUE_POLL_MIN_MS = 1000;
 export const QUEUE_POLL_MAX_MS = 10_000;
 /** While the page is hidden: slower, but an admission is never missed for it. */
 export const QUEUE_POLL_HIDDEN_MAX_MS = 30_000;
+/** The pre-queue's first ask after the opening is spread over this much (or a quarter of an admission). */
+export const PRE_QUEUE_SPREAD_MS = 5000;
 
 export interface PollContext {
   visible: boolean;
   /** Server time now. */
   nowMs: number;
-  /** When the sale opens (server time): the pre-queue asks again then. */
+  /** When the sale opens (server time): the pre-queue asks again just after it. */
   startsAtMs?: number;
   /** When it ends (server time): a ticket `ended` before then is a lapsed admission. */
   endsAtMs?: number;
@@ -123,8 +125,12 @@ export function nextQueuePollMs(ticket: QueueTicket, context: PollContext): numb
   const jitter = (ms: number) => Math.round(ms * (0.9 + 0.2 * (context.random ?? Math.random())));
   switch (step) {
     case 'pre-queue': {
-      const untilOpen = context.startsAtMs === undefined ? max : context.startsAtMs - context.nowMs + 250;
-      return clamp(jitter(Math.min(untilOpen, max)));
+      const untilOpen = context.startsAtMs === undefined ? Infinity : context.startsAtMs - context.nowMs;
+      if (untilOpen > max) return clamp(jitter(max));
+      // Just after the opening, spread over a few seconds: the places are drawn at random, so
+      // asking later costs nothing, and a pre-queue of thousands does not ask in one instant.
+      const spread = Math.min(PRE_QUEUE_SPREAD_MS, ((context.admissionSeconds ?? 60) * 1000) / 4);
+      return Math.max(QUEUE_POLL_MIN_MS, Math.round(untilOpen + 250 + (context.random ?? Math.random()) * spread));
     }
     case 'waiting':
       // Half the estimate: the place is seen to move at least twice before the turn, and the
