@@ -69,6 +69,8 @@ interface Case {
   body?: () => string;
   /** Sends the verified-claims header of a distinct user per request. */
   asBuyers?: boolean;
+  /** Sends the verified-claims headers of these users in turn, across rounds (asBuyers' own list). */
+  buyers?: string[];
   baseline?: string;
   /** Connections of the load generator (default --connections): 1 is one attempt in flight. */
   connections?: number;
@@ -149,6 +151,13 @@ async function sampleIdleSaleRedis(): Promise<void> {
 }
 let nextUser = 0;
 let userHeaders: string[] = [];
+/** Where each case with its own buyers is in their list. */
+const nextOfCase = new Map<Case, number>();
+function ownBuyer(c: Case & { buyers: string[] }): string {
+  const i = nextOfCase.get(c) ?? 0;
+  nextOfCase.set(c, i + 1);
+  return c.buyers[i % c.buyers.length] ?? '';
+}
 
 async function measure(c: Case, seconds: number, stopWhen?: () => Promise<boolean>): Promise<Round> {
   const headers = { 'content-type': 'application/json' };
@@ -168,9 +177,11 @@ async function measure(c: Case, seconds: number, stopWhen?: () => Promise<boolea
         setupRequest: (req) => ({
           ...req,
           body: c.body?.(),
-          headers: c.asBuyers
-            ? { ...headers, 'x-apigateway-api-userinfo': userHeaders[nextUser++ % userHeaders.length] ?? '' }
-            : headers,
+          headers: c.buyers
+            ? { ...headers, 'x-apigateway-api-userinfo': ownBuyer(c as Case & { buyers: string[] }) }
+            : c.asBuyers
+              ? { ...headers, 'x-apigateway-api-userinfo': userHeaders[nextUser++ % userHeaders.length] ?? '' }
+              : headers,
         }),
       },
     ],
@@ -328,6 +339,49 @@ async function main() {
       hello(`hello POST awaiting ${AWAITS} promises`, 'Functions Framework', ffHelloAwaits, 'Functions Framework hello POST'),
       hello(`hello POST awaiting ${AWAITS} promises`, 'node:http', nodeHelloAwaits, 'node:http hello POST'),
     ];
+
+    // ---- The waiting room (issue 13): joining and asking where one stands, beside POST /orders ----
+    // Join: a distinct buyer per request joins one room (a new ticket each; the second half of the
+    // seeded buyers, which the order cases reach last). Status: GET queue/me of buyers who joined
+    // another room first (ROOM_STATUS_BUYERS of them, in turn), all still waiting.
+    const ROOM_STATUS_BUYERS = 2000;
+    const newRoomSale = async (name: string): Promise<BenchSale> => {
+      const product = await adminPost('/products', { name, price_in_cent: 100 });
+      const sale = await adminPost('/sales', {
+        product_id: product.product_id,
+        starts_at: new Date(Date.now() - 1000).toISOString(),
+        ends_at: new Date(Date.now() + 3_600_000).toISOString(),
+        stock: 10,
+        waiting_room: { mode: 'always', admit_per_second: 1, admission_seconds: 120, proof_of_work_bits: 0 },
+      });
+      return { productId: product.product_id, saleId: sale.sale_id, stock: 10 };
+    };
+    const joinSale = await newRoomSale('bench waiting room: join');
+    const statusSale = await newRoomSale('bench waiting room: status');
+    const statusBuyers = userHeaders.slice(0, ROOM_STATUS_BUYERS);
+    progress(`${ROOM_STATUS_BUYERS} buyers join the status case's room`);
+    for (let i = 0; i < statusBuyers.length; i += 50) {
+      await Promise.all(statusBuyers.slice(i, i + 50).map(async (who) => {
+        const joined = await fetch(`${sales}/sales/${statusSale.saleId}/queue`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-apigateway-api-userinfo': who },
+          body: '{}',
+        });
+        if (joined.status !== 200) throw new Error(`join: ${joined.status} ${await joined.text()}`);
+      }));
+    }
+    allCases.push(
+      {
+        name: 'POST /sales/{id}/queue (join)', host: 'Functions Framework', url: sales, method: 'POST', path: `/sales/${joinSale.saleId}/queue`,
+        body: () => '{}', buyers: userHeaders.slice(userHeaders.length / 2), baseline: 'Functions Framework hello POST',
+      },
+      {
+        name: 'GET /sales/{id}/queue/me (status)', host: 'Functions Framework', url: sales, method: 'GET', path: `/sales/${statusSale.saleId}/queue/me`,
+        buyers: statusBuyers, baseline: 'Functions Framework hello POST',
+      },
+    );
+    // ---- end of the waiting room's cases ----
+
     const key = (c: Case) => `${c.host} ${c.name}`;
     const only = flags.only === undefined ? undefined : new RegExp(flags.only, 'i');
     const cases = allCases.filter((c) => !only || only.test(key(c)));
@@ -491,6 +545,12 @@ async function main() {
       console.log(`| ${s.case} | ${s.requests_per_s} | ${s.p50_ms} | ${s.p99_ms} | ${s.max_ms} | ${s.errors} | ${s.non_2xx} | ${s.accepted} | ${ratio} | ${cpu} | ${s.cpu_ms_per_1k.sale_redis} / ${s.cpu_ms_per_1k.sale_redis_net} | ${s.attempts_per_take_call ?? ''} |`);
     }
     console.log(`\nThe sale's Redis idle: ${idleMsPerS.toFixed(1)} CPU ms per s (mean of ${idleSaleRedisMsPerS.length} one-second samples, one before each round).`);
+    const roomRps = (name: string) => rows.find((r) => r.case === `Functions Framework ${name}`)?.requests_per_s;
+    if (roomRps('POST /sales/{id}/queue (join)') !== undefined || roomRps('GET /sales/{id}/queue/me (status)') !== undefined) {
+      console.log(
+        `\nWaiting room on the framework: join ${roomRps('POST /sales/{id}/queue (join)') ?? '—'} req/s, status ${roomRps('GET /sales/{id}/queue/me (status)') ?? '—'} req/s, beside POST /orders ${roomRps('POST /orders') ?? '—'} req/s.`,
+      );
+    }
     if (sellOutRound) {
       console.log(`\nSell-out on the framework with the worker running: ${Math.round(sellOutRound.rps)} req/s, p50 ${sellOutRound.p50} ms, p99 ${sellOutRound.p99} ms.`);
     } else {

@@ -1,7 +1,9 @@
-// npm run stress [-- --short]: brings up its own stack, seeds buyers and a sale, runs
+// npm run stress [-- --short] [-- --room]: brings up its own stack, seeds buyers and a sale, runs
 // artillery/flash-sale.yml against the gateway, prints artillery's summary, then checks the
 // invariants of docs/design.md §5 against the attempts artillery recorded. Exits non-zero when an
-// `ensure` threshold or an invariant fails.
+// `ensure` threshold or an invariant fails. With --room: 10,000 buyers (1,200 with --short)
+// through the sale's waiting room (artillery/waiting-room.yml), and the admission log checked
+// against the orders after the sale is ended.
 import { spawn } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
@@ -10,15 +12,25 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { signingKeyFromSetting } from '../functions/src/lib/keys.ts';
 import { signAccessToken } from '../functions/src/lib/tokens.ts';
+import type { QueueLog } from '@flash-sale/contract';
+import { checkAdmissionLog, type OrderSpan } from '../functions/src/checker/admission-log.ts';
 import { checkWhenQuiet, History, type Attempt } from '../functions/src/checker/invariants.ts';
 import { localSigningKey } from './local/keys.ts';
 import { progress } from './local/system.ts';
 import { seedUsers } from './seed-users.ts';
 import { ROOT, startStack } from './stack.ts';
 
-const { values: flags } = parseArgs({ options: { short: { type: 'boolean', default: false } } });
-const BUYERS = flags.short ? 1200 : 4000;
-const STOCK = flags.short ? 100 : 500;
+const { values: flags } = parseArgs({ options: { short: { type: 'boolean', default: false }, room: { type: 'boolean', default: false } } });
+const BUYERS = flags.room && !flags.short ? 10_000 : flags.short ? 1200 : 4000;
+const STOCK = flags.room && !flags.short ? 1000 : flags.short ? 100 : 500;
+/**
+ * --room: the sale's waiting room, opening a while after the first arrivals (so they are drawn
+ * from the pre-queue); admissions at a rate that sells the stock out in seconds once buyers buy.
+ */
+const ROOM = {
+  opensInMs: flags.short ? 5000 : 15_000,
+  settings: { mode: 'always', admit_per_second: flags.short ? 50 : 200, admission_seconds: 120, proof_of_work_bits: 8 },
+};
 const DATA = path.join(ROOT, '.local/stress');
 const HISTORY_FILE = path.join(DATA, 'history.jsonl');
 
@@ -65,19 +77,29 @@ try {
     return (await answer.json()) as Record<string, string>;
   };
   const product = await post('/products', { name: 'Stress-test sneaker', price_in_cent: 9999 });
+  const startsAt = new Date(Date.now() + (flags.room ? ROOM.opensInMs : -1000)).toISOString();
   const sale = await post('/sales', {
     product_id: product.product_id,
-    starts_at: new Date(Date.now() - 1000).toISOString(),
+    starts_at: startsAt,
     ends_at: new Date(Date.now() + 3_600_000).toISOString(),
     stock: STOCK,
+    ...(flags.room ? { waiting_room: ROOM.settings } : {}),
   });
-  progress(`sale of ${STOCK} for ${BUYERS} buyers; artillery ${flags.short ? '(short)' : ''} against ${stack.gatewayUrl}`);
+  progress(`sale of ${STOCK} for ${BUYERS} buyers${flags.room ? ' through its waiting room' : ''}; artillery ${flags.short ? '(short)' : ''} against ${stack.gatewayUrl}`);
+  const startedAt = Date.now();
 
   rmSync(HISTORY_FILE, { force: true });
   const artillery = await new Promise<number>((resolve) => {
     const child = spawn(
       process.execPath,
-      [path.join(ROOT, 'node_modules/artillery/bin/run'), 'run', ...(flags.short ? ['-e', 'short'] : []), '--output', path.join(DATA, 'report.json'), path.join(ROOT, 'artillery/flash-sale.yml')],
+      [
+        path.join(ROOT, 'node_modules/artillery/bin/run'),
+        'run',
+        ...(flags.short ? ['-e', 'short'] : []),
+        '--output',
+        path.join(DATA, 'report.json'),
+        path.join(ROOT, flags.room ? 'artillery/waiting-room.yml' : 'artillery/flash-sale.yml'),
+      ],
       {
         stdio: 'inherit',
         env: {
@@ -86,6 +108,8 @@ try {
           SALE_ID: sale.sale_id,
           PRODUCT_ID: product.product_id,
           HISTORY_FILE,
+          STARTS_AT: startsAt,
+          PROOF_BITS: String(flags.room ? ROOM.settings.proof_of_work_bits : 0),
           ARTILLERY_DISABLE_TELEMETRY: 'true',
         },
       },
@@ -100,10 +124,45 @@ try {
   console.log(`\nInvariants after the run: ${facts.live} of ${facts.stock} units sold, ${facts.failed} failed orders, Redis left ${facts.redisLeft}.`);
   for (const [kind, count] of Object.entries(violations)) console.log(`  ${count === 0 ? '✓' : '✗'} ${kind}: ${count}`);
   const violated = Object.values(violations).some((n) => n > 0);
-  code = artillery !== 0 || violated || history.count('ok') === 0 ? 1 : 0;
+  progress(`artillery and the checks took ${Math.round((Date.now() - startedAt) / 1000)} s`);
+  const roomBroken = flags.room ? !(await checkRoomLog(stack.gatewayUrl, post, db, sale.sale_id ?? '')) : false;
+  code = artillery !== 0 || violated || roomBroken || history.count('ok') === 0 ? 1 : 0;
 } finally {
   redis.disconnect();
   await db.end();
   await stack.stop();
 }
 process.exit(code);
+
+/**
+ * --room: the sale is ended, and its published admission log (GET /sales/{id}/queue/log)
+ * checked against its orders by the waiting room's checker (functions/src/checker/admission-log.ts,
+ * as npm run check does): the seed, the draw, admissions in place order, never more admitted
+ * and unserved than units, no order without an admission.
+ */
+async function checkRoomLog(
+  gatewayUrl: string,
+  post: (p: string, body: unknown) => Promise<Record<string, string>>,
+  db: pg.Pool,
+  saleId: string,
+): Promise<boolean> {
+  await post('/sales/update', { sale_id: saleId, ends_at: new Date(Date.now() + 1000).toISOString() });
+  await new Promise((r) => setTimeout(r, 1500));
+  const answer = await fetch(`${gatewayUrl}/sales/${saleId}/queue/log`);
+  if (answer.status !== 200) {
+    console.log(`  ✗ admission log: ${answer.status} ${await answer.text()}`);
+    return false;
+  }
+  const log = (await answer.json()) as QueueLog;
+  const orders = await db.query<OrderSpan>(
+    `SELECT floor(extract(epoch FROM created_at) * 1000)::float8 AS taken_ms,
+            CASE WHEN status IN ('failed', 'expired', 'cancelled') THEN floor(extract(epoch FROM updated_at) * 1000)::float8 END AS released_ms
+       FROM orders WHERE sale_id = $1`,
+    [saleId],
+  );
+  const violations = checkAdmissionLog(log, orders.rows, { mode: 'always', stock: STOCK, admissionSeconds: ROOM.settings.admission_seconds });
+  const admitted = log.entries.filter((e) => e.admitted).length;
+  console.log(`\nAdmission log: ${log.entries.length} in the queue, ${admitted} admitted, ${orders.rows.length} orders.`);
+  for (const [kind, count] of Object.entries(violations)) console.log(`  ${count === 0 ? '✓' : '✗'} ${kind}: ${count}`);
+  return Object.values(violations).every((n) => n === 0);
+}

@@ -15,6 +15,7 @@ import type { AxeResults } from 'axe-core';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { CHROMIUM_ARGS, chromiumPath } from '../../scripts/local/chromium.ts';
 import { admin, api, buyer, closeHelpers, createSale, database, eventually, listAllSales, mintToken, type OrderBody, type SaleBody } from '../helpers.ts';
+import { joinChallenge, solveChallenge } from '../../web/src/proof-of-work.ts';
 
 const SHOTS = path.join(import.meta.dirname, 'screenshots');
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
@@ -318,6 +319,116 @@ describe('sessions and trouble', () => {
     await page.locator('[data-result="success"]').waitFor({ timeout: 30_000 });
     const { rows } = await database().query(`SELECT order_id FROM orders WHERE user_id = $1 AND sale_id = $2`, [userId, sale.sale_id]);
     assert.equal(rows.length, 1, 'one order for one intent, however many tries');
+    await context.close();
+  });
+});
+
+describe('waiting room', () => {
+  /** The room's settings of these tests: two places a second, a proof of work of 12 bits. */
+  const ROOM = { mode: 'always', admit_per_second: 2, admission_seconds: 120, proof_of_work_bits: 12 };
+
+  /** A sale with a waiting room, opening in `startsInMs`, letting in `rate` places a second. */
+  async function createRoomSale(stock: number, startsInMs: number, rate = ROOM.admit_per_second): Promise<SaleBody> {
+    const token = await admin();
+    const product = await api<{ product_id: string }>('POST', '/products', { token, body: { name: `Queued ${randomUUID().slice(0, 8)}`, price_in_cent: 1999 } });
+    assert.equal(product.status, 201);
+    const startsAt = Date.now() + startsInMs;
+    const sale = await api<SaleBody>('POST', '/sales', {
+      token,
+      body: { product_id: product.body.product_id, starts_at: new Date(startsAt).toISOString(), ends_at: new Date(startsAt + 600_000).toISOString(), stock, waiting_room: { ...ROOM, admit_per_second: rate } },
+    });
+    assert.equal(sale.status, 201, JSON.stringify(sale.body));
+    return sale.body;
+  }
+
+  /** A buyer in the queue through the API, with the proof of work the web client does (web/src/proof-of-work.ts). */
+  async function joinThroughApi(sale: SaleBody): Promise<void> {
+    const { userId, token } = await buyer();
+    const proof = await solveChallenge(joinChallenge(sale.sale_id, userId, ROOM.proof_of_work_bits));
+    const joined = await api('POST', `/sales/${sale.sale_id}/queue`, { token, body: { proof_of_work: proof } });
+    assert.equal(joined.status, 200, JSON.stringify(joined.body));
+  }
+
+  test('a buyer joins the room, sees the place count down, is admitted and buys', { timeout: 90_000 }, async () => {
+    // An open sale whose room lets in one place per 100 s (nobody, in this test) until the admin
+    // raises the rate: the buyer's place does not depend on how fast this machine is. Six people
+    // are in the queue before the buyer.
+    const sale = await createRoomSale(10, -1000, 0.01);
+    await Promise.all(Array.from({ length: 6 }, () => joinThroughApi(sale)));
+
+    const { token } = await buyer();
+    const context = await newContext(PHONE, token);
+    // The join held back a moment, so that "joining" is seen whatever the proof of work took.
+    await context.route('**/api/sales/*/queue', async (route) => {
+      await new Promise((r) => setTimeout(r, 1000));
+      await route.continue();
+    });
+    const page = await open(context, `/sales/${sale.sale_id}`);
+    await page.locator('[data-room="joining"]').getByText('Joining the queue…').waitFor({ timeout: 10_000 });
+    await check(page, 'room-joining');
+    await page.locator('[data-ahead]').waitFor({ timeout: 15_000 });
+    assert.equal(await page.locator('[data-place]').textContent(), '7');
+    assert.equal(await page.locator('[data-ahead]').textContent(), '6');
+    assert.equal(await page.getByRole('button', { name: 'Buy now' }).count(), 0, 'no "Buy now" while waiting');
+    await page.getByRole('progressbar', { name: 'Your progress through the queue' }).waitFor();
+    assert.match((await page.locator('[data-estimate]').textContent()) ?? '', /^(about \d+ (s|min)|any moment now)$/);
+    await check(page, 'room-waiting');
+
+    // The admin lets two places a second in; the buyer comes back to the tab (the page asks at
+    // once, instead of at its next poll, up to 10 s away with a wait estimated at 10 minutes).
+    const raised = await api('POST', '/sales/update', { token: await admin(), body: { sale_id: sale.sale_id, waiting_room: ROOM } });
+    assert.equal(raised.status, 200, JSON.stringify(raised.body));
+    await page.evaluate(() => document.dispatchEvent(new Event('visibilitychange')));
+
+    // The people ahead, as the page shows them, until it offers "Buy now" by itself.
+    const ahead: number[] = [6];
+    await eventually('admitted: "Buy now" by itself', async () => {
+      const shown = await page.locator('[data-ahead]').textContent({ timeout: 50 }).catch(() => null);
+      if (shown !== null && ahead.at(-1) !== Number(shown)) ahead.push(Number(shown));
+      return (await page.getByRole('button', { name: 'Buy now' }).count()) > 0 ? true : undefined;
+    }, 30_000);
+    assert.ok(ahead.length >= 2, `the place was seen to count down: ${ahead.join(' → ')}`);
+    assert.deepEqual([...ahead].sort((a, b) => b - a), ahead, `people ahead only ever fewer: ${ahead.join(' → ')}`);
+    await page.locator('[data-room="admitted"]').waitFor();
+    await page.getByText('It is your turn: you can buy now.').waitFor({ state: 'attached' });
+    assert.match(await page.title(), /^Your turn/);
+    await check(page, 'room-admitted');
+
+    await page.getByRole('button', { name: 'Buy now' }).click();
+    await page.locator('[data-result="success"]').waitFor({ timeout: 30_000 });
+    await page.locator('[data-bought]').waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Buy now' }).count(), 0, 'nothing more to buy');
+    await check(page, 'room-bought');
+    // queue/me tells the same journey after a refresh.
+    await page.reload();
+    await page.locator('[data-bought]').waitFor({ timeout: 15_000 });
+    await context.close();
+  });
+
+  test('the admin page shows the queue and changes the admission rate', { timeout: 60_000 }, async () => {
+    const sale = await createRoomSale(5, 60_000);
+    await joinThroughApi(sale);
+    const context = await newContext(DESKTOP, await admin());
+    const page = await open(context, '/admin');
+    const row = page.locator(`tr[data-sale="${sale.product.name}"]`);
+    await row.waitFor({ timeout: 15_000 });
+    await eventually('the queue is counted', async () => ((await row.locator('[data-col="queue"]').textContent()) === '1' ? true : undefined), 10_000);
+    assert.equal(await row.locator('[data-col="admitted"]').textContent(), '0');
+    assert.match((await row.locator('[data-col="rate"]').textContent()) ?? '', /^2 \//);
+
+    await page.getByLabel('Sale with a waiting room').selectOption({ label: sale.product.name });
+    await page.getByLabel('New admission rate (per second)').fill('25');
+    await page.getByRole('button', { name: 'Change rate' }).click();
+    await page.getByText('Admission rate changed to 25 per second.').waitFor();
+    // GET /sales/{id} may answer from its cache for a moment.
+    const after = await eventually('the new rate read back', async () => {
+      const read = await api<SaleBody>('GET', `/sales/${sale.sale_id}`);
+      return read.body.waiting_room.admit_per_second === 25 ? read.body.waiting_room : undefined;
+    }, 10_000);
+    assert.equal(after.admission_seconds, ROOM.admission_seconds, 'the rest of the room kept');
+    assert.equal(after.proof_of_work_bits, ROOM.proof_of_work_bits, 'the rest of the room kept');
+    await eventually('the table follows', async () => (/^25 \//.test((await row.locator('[data-col="rate"]').textContent()) ?? '') ? true : undefined), 10_000);
+    await check(page, 'admin-room');
     await context.close();
   });
 });

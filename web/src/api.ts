@@ -12,7 +12,7 @@ export interface Answer<T> {
 // The answers' shapes are the API's, shared with the functions (types only).
 import type { Order, Sale } from '@flash-sale/contract';
 import { followPages, withCursor } from './logic';
-export type { Metrics, Order, OrderStatus, Sale } from '@flash-sale/contract';
+export type { Metrics, Order, OrderStatus, QueueTicket, Sale, WaitingRoom } from '@flash-sale/contract';
 
 export async function call<T>(
   method: string,

@@ -60,6 +60,8 @@ describe('results in the words buyers know', () => {
     expect(resultOfPurchase({ status: 409, body: { error: 'sold_out' } }).word).toBe('sold out');
     expect(resultOfPurchase({ status: 409, body: { error: 'sale_ended' } }).word).toBe('sale ended');
     expect(resultOfPurchase({ status: 409, body: { error: 'already_purchased' } }).word).toBe('already purchased');
+    // A room on above a rate of attempts, or a turn that ran out: the buyer is put in the queue.
+    expect(resultOfPurchase({ status: 403, body: { error: 'not_admitted' } })).toMatchObject({ word: 'in the queue', following: true });
     expect(resultOfPurchase({ status: 0, body: { error: 'unavailable' } }).word).toBe('try again');
   });
 

@@ -36,7 +36,7 @@ export function canBuy(shows: SaleShows): boolean {
 }
 
 /** The words buyers know, and "held" for a unit waiting for payment. */
-export type ResultWord = 'success' | 'sold out' | 'sale ended' | 'already purchased' | 'in progress' | 'held' | 'not yet open' | 'failed' | 'try again';
+export type ResultWord = 'success' | 'sold out' | 'sale ended' | 'already purchased' | 'in progress' | 'held' | 'not yet open' | 'in the queue' | 'failed' | 'try again';
 
 export interface Result {
   word: ResultWord;
@@ -79,6 +79,8 @@ export function resultOfPurchase(answer: Answer<Partial<Order>>): Result {
       return { word: 'not yet open', text: 'The sale has not started yet.', following: false };
     case 'not_found':
       return { word: 'failed', text: 'This sale no longer exists.', following: false };
+    case 'not_admitted':
+      return { word: 'in the queue', text: 'So many people are buying that there is a queue: you are in it now, and you can buy when it is your turn. Nothing was taken.', following: true };
   }
   if (answer.status === 401) return { word: 'try again', text: 'Your session has ended: sign in again to buy.', following: false };
   // No answer: the order may have arrived. Retrying with the same Idempotency-Key never buys twice.

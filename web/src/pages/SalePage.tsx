@@ -1,6 +1,7 @@
 // A sale's page: its figures (from useSaleFigures, the one place they come from), the countdown,
 // and what the buyer may do now, in the buyer's words: buy, sign in to buy, pay or cancel a
-// hold, or see what they bought. Nothing is offered that cannot be done.
+// hold, or see what they bought. Nothing is offered that cannot be done. A sale with a waiting
+// room shows the buyer's place in it first (WaitingRoom.tsx), and "Buy now" on their turn.
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { Link, useLocation } from 'react-router';
 import { allOrders, call, type Order } from '../api';
@@ -16,12 +17,15 @@ import {
   saleShows,
   serverNow,
   signInPath,
+  tokenClaims,
   type Result,
 } from '../logic';
 import { useNow, usePageTitle } from '../polling';
 import { useSaleFigures } from '../sale-figures';
 import { useSession } from '../session';
+import { laterOrder, roomOf, roomOffer, roomStep } from '../waiting-room';
 import { SHOWS_WORDS } from './SalesPage';
+import { useWaitingRoom, WaitingRoomPanel } from './WaitingRoom';
 
 /** The buyer's latest order of this product, kept up to date while it is not final. */
 function useOwnOrder(productId: string | undefined, token: string | null, onUnauthenticated: () => void) {
@@ -100,10 +104,40 @@ export function SalePage({ saleId }: { saleId: string }) {
   const [announcement, setAnnouncement] = useState('');
   const intent = useRef<string | null>(null);
   const now = useNow();
-  usePageTitle(sale ? sale.product.name : missing ? 'Sale not found' : null);
 
   const t = serverNow(offsetMs, now);
   const shows = sale ? saleShows(sale, t) : null;
+
+  // The waiting room: always on, or on above a rate of attempts (then a 403 not_admitted, or a
+  // ticket from before, puts the buyer in it).
+  const room = roomOf(sale);
+  const [queued, setQueued] = useState(false);
+  const follow = useWaitingRoom({
+    saleId,
+    token,
+    wanted: Boolean(room && shows),
+    autoJoin: Boolean(room && (room.mode === 'always' || queued) && (shows === 'upcoming' || shows === 'active')),
+    offsetMs,
+    startsAtMs: sale ? Date.parse(sale.starts_at) : 0,
+    endsAtMs: sale ? Date.parse(sale.ends_at) : 0,
+    admissionSeconds: room?.admission_seconds ?? 60,
+    proofBits: room?.proof_of_work_bits ?? 0,
+    userId: session?.userId || tokenClaims(token ?? '').sub || '',
+    onUnauthenticated: expire,
+  });
+  const refreshRoom = follow.refresh;
+  const inRoom = Boolean(room && token && (follow.ticket || room.mode === 'always' || queued));
+  const ownOrder = inRoom ? laterOrder(follow.ticket?.order ?? null, order) : order;
+  const step = inRoom && follow.ticket && sale ? roomStep({ ...follow.ticket, order: ownOrder }, t, Date.parse(sale.ends_at)) : null;
+  usePageTitle(sale ? (step === 'admitted' ? `Your turn: ${sale.product.name}` : sale.product.name) : missing ? 'Sale not found' : null);
+
+  // The buyer's turn, said at once (the page may be in another tab: the title says it too).
+  const previousStep = useRef(step);
+  useEffect(() => {
+    if (step === 'admitted' && previousStep.current !== 'admitted') setAnnouncement('It is your turn: you can buy now.');
+    if (step === 'sold out' && previousStep.current !== 'sold out' && previousStep.current !== null) setAnnouncement('Sold out: the queue has closed.');
+    previousStep.current = step;
+  }, [step]);
 
   // The countdown's end, said once to screen readers (the countdown itself is not read out).
   const previous = useRef(shows);
@@ -139,22 +173,26 @@ export function SalePage({ saleId }: { saleId: string }) {
       shownStatus.current = answer.body.status;
       setOrder(answer.body);
     }
-  }, [sale, token, busy, expire, setOrder]);
+    // Not the buyer's turn (a room on above a rate of attempts, or a turn that ran out): the queue.
+    if (answer.body.error === 'not_admitted') setQueued(true);
+    refreshRoom();
+  }, [sale, token, busy, expire, setOrder, refreshRoom]);
 
   const act = async (how: 'pay' | 'cancel') => {
-    if (!order || !token) return;
+    if (!ownOrder || !token) return;
     setBusy(true);
     setProblem(null);
     const answer =
       how === 'pay'
-        ? await call<Order>('POST', `/orders/${order.order_id}/checkout`, { token, body: { payment_token: 'demo-card' } })
-        : await call<Order>('DELETE', `/orders/${order.order_id}`, { token });
+        ? await call<Order>('POST', `/orders/${ownOrder.order_id}/checkout`, { token, body: { payment_token: 'demo-card' } })
+        : await call<Order>('DELETE', `/orders/${ownOrder.order_id}`, { token });
     setBusy(false);
     if (answer.status === 401) return expire();
     if (answer.status === 200) {
       shownStatus.current = answer.body.status;
       setOrder(answer.body);
       setResult(how === 'pay' ? resultOfOrder(answer.body) : { word: 'failed', text: 'Cancelled: the item went back on sale.', following: false });
+      refreshRoom();
     } else if (answer.body.error === 'hold_expired') {
       setResult({ word: 'failed', text: 'Your hold ran out; the item went back on sale.', following: false });
     } else if (answer.body.error === 'not_checkoutable' || answer.body.error === 'not_cancellable') {
@@ -181,9 +219,11 @@ export function SalePage({ saleId }: { saleId: string }) {
   }
 
   // Until the buyer's own order is known, nothing is offered: it may be bought already.
-  const offer = token && !loaded ? 'nothing' : offerOf(shows, Boolean(token), order, Date.now());
-  const holds = holdsShown(sale.stock_held, order);
-  const heldLeft = order?.status === 'reserved' && order.expires_at ? Date.parse(order.expires_at) - Date.now() : null;
+  const offer = token && !loaded ? 'nothing' : inRoom ? roomOffer(step, shows, ownOrder, Date.now()) : offerOf(shows, Boolean(token), order, Date.now());
+  const holds = holdsShown(sale.stock_held, ownOrder);
+  const heldLeft = ownOrder?.status === 'reserved' && ownOrder.expires_at ? Date.parse(ownOrder.expires_at) - Date.now() : null;
+  // The room's screen, but for the order's own steps, which the page shows below.
+  const roomShown = inRoom && room && step !== 'in progress' && step !== 'holding' && step !== 'hold ran out' && step !== 'confirmed';
   const waitS = Math.ceil((waitUntil - now) / 1000);
   const here = `${location.pathname}${location.search}`;
 
@@ -207,7 +247,8 @@ export function SalePage({ saleId }: { saleId: string }) {
         {holds.own > 0 && <span data-own-hold>, 1 held for you</span>}
         {holds.others > 0 && <span data-other-holds>, {holds.others} in other carts</span>}
       </p>
-      <ProblemLine problem={problem ?? figures.problem} />
+      <ProblemLine problem={problem ?? follow.problem ?? figures.problem} />
+      {roomShown && room && <WaitingRoomPanel room={room} follow={follow} step={step} serverNowMs={t} />}
 
       {offer === 'buy' && (
         <p>
@@ -226,7 +267,7 @@ export function SalePage({ saleId }: { saleId: string }) {
       {offer === 'sign in to buy' && (
         <>
           <p>
-            <Link className="button primary buy" to={signInPath(here)}>Sign in to buy</Link>
+            <Link className="button primary buy" to={signInPath(here)}>{room ? 'Sign in to join the queue' : 'Sign in to buy'}</Link>
           </p>
           <p className="hint">New here? <Link to={signInPath(here, 'signup')}>Create an account</Link></p>
         </>

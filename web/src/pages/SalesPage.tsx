@@ -5,6 +5,7 @@ import { allSales, type Sale } from '../api';
 import { Loading, ProblemLine } from '../components';
 import { clockOffset, formatCountdown, formatPrice, problemOf, saleShows, serverNow } from '../logic';
 import { useNow, usePageTitle, usePolling } from '../polling';
+import { roomOf } from '../waiting-room';
 
 export function SalesPage() {
   const [sales, setSales] = useState<Sale[] | null>(null);
@@ -49,6 +50,9 @@ export function SalesPage() {
                   {shows === 'active' && <span>ends in {formatCountdown(Date.parse(sale.ends_at) - t)}</span>}
                 </p>
                 {shows === 'active' && <p className="hint">{sale.stock_remaining} of {sale.stock_total} left</p>}
+                {roomOf(sale)?.mode === 'always' && (shows === 'active' || shows === 'upcoming') && (
+                  <p className="hint" data-has-room>With a waiting room: buyers go in turn{shows === 'upcoming' ? '; places are drawn at the opening' : ''}.</p>
+                )}
               </li>
             );
           })}
