@@ -16,7 +16,7 @@ import { FUNCTION_NAMES, localFunctionPort, type FunctionTarget } from '../funct
 import { migrate } from '../functions/src/lib/migrate.ts';
 import { scryptParams } from '../functions/src/lib/passwords.ts';
 import { ensureAdminAccount } from './admin.ts';
-import { startDispatcher } from './task-dispatcher.ts';
+import { startDispatcher, type DispatchCounts } from './task-dispatcher.ts';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const FRAMEWORK_MAIN = path.join(ROOT, 'node_modules/@google-cloud/functions-framework/build/src/main.js');
@@ -71,6 +71,8 @@ export interface StackControl {
   restartDispatcher(options: { deliverTwice: boolean }): Promise<void>;
   pauseDispatcher(): Promise<void>;
   resumeDispatcher(): void;
+  /** Persist-order tasks the current dispatcher delivered, and their orders. */
+  dispatched(): DispatchCounts;
   /** Sends a signal to a running function (SIGSTOP hangs it, SIGCONT wakes it). */
   signalFunction(name: FunctionName, signal: NodeJS.Signals): void;
   /** A second instance of a function on `port`, with the stack's environment; its stop ends it. */
@@ -348,6 +350,7 @@ export async function startStack(profile: StackProfile): Promise<Stack> {
       },
       pauseDispatcher: () => dispatcher.pause(),
       resumeDispatcher: () => dispatcher.resume(),
+      dispatched: () => dispatcher.counts(),
       signalFunction: (name, signal) => void children.get(name)?.kill(signal),
       startInstance: async (name, port) => {
         const child = spawnFunction(name, port, env, profile.logDir);

@@ -5,13 +5,14 @@ import { ApiError } from '../lib/errors.js';
 import { errorFields, type Logger } from '../lib/log.js';
 import { healthRoute } from '../lib/health.js';
 import { endHold } from '../lib/holds.js';
-import { httpFunction, parseBody, type RouteHandler } from '../lib/http.js';
+import { httpFunction, parseBody, type FunctionRequest, type RouteHandler } from '../lib/http.js';
 import { countFinalOutcome, countMetric } from '../lib/metrics.js';
 import { publishSale } from '../lib/live-view.js';
 import { settleOrder } from '../lib/scripts.js';
-import { holdExpirySchema, orderTaskSchema, TASK_HEADERS, taskPath } from '../lib/task-queue-port.js';
+import { holdExpirySchema, orderGroupOf, persistOrderBodySchema, TASK_HEADERS, taskPath, type OrderTask } from '../lib/task-queue-port.js';
 import { taskQueue } from '../lib/task-queue.js';
 import { OrderBatcher } from './batch.js';
+import type { Outcome } from './persist.js';
 
 const batcher = new OrderBatcher();
 
@@ -26,12 +27,21 @@ async function retryable<T>(work: () => Promise<T>, log: Logger): Promise<T> {
   }
 }
 
-const persistOrderTask: RouteHandler = async ({ req, log }) => {
-  const task = parseBody(req, orderTaskSchema);
+interface Settled {
+  order_id: string;
+  status: Outcome['status'];
+  failure_reason: string | null;
+}
+
+/**
+ * One order of a task: written (in its sale's batch), then told to Redis, its hold's expiry
+ * queued, its outcome line logged. Throws on anything the queue must retry; a repeat of a done
+ * order is a duplicate and changes nothing.
+ */
+async function settleOne(task: OrderTask, req: FunctionRequest, retry: number, log: Logger): Promise<Settled> {
   const outcome = await retryable(() => batcher.persist(task), log);
   // PostgreSQL has decided; now Redis learns it, and a failed order gives its token back once.
   const inRedis = await settleOrder(task, outcome.status);
-  void publishSale(task.sale_id);
   if (outcome.status === 'reserved' && outcome.expires_at) {
     // Also on a duplicate delivery: the first may have died before this line (same name: a no-op).
     await (await taskQueue()).enqueue({
@@ -40,8 +50,7 @@ const persistOrderTask: RouteHandler = async ({ req, log }) => {
       at: outcome.expires_at,
     });
   }
-  // The outcome line (log-based metrics count it: docs/operations.md): one per delivery.
-  const retry = Number(req.headers[TASK_HEADERS.retryCount] ?? 0) || 0;
+  // The outcome line (log-based metrics count it: docs/operations.md): one per order per delivery.
   const finalLatencyMs = Date.now() - task.taken_ms;
   log.info('order settled', {
     order_id: task.order_id,
@@ -55,8 +64,33 @@ const persistOrderTask: RouteHandler = async ({ req, log }) => {
     retry,
   });
   if (outcome.written) countFinalOutcome(outcome.status, outcome.failure_reason, finalLatencyMs);
+  return { order_id: task.order_id, status: outcome.status, failure_reason: outcome.failure_reason };
+}
+
+/**
+ * A persist-order task: the orders accepted together (or, queued by an earlier release, one
+ * bare order). Each is settled on its own; they share their sale's batch, so a task's orders
+ * are one PostgreSQL transaction. If any of them fails, the whole task answers 5xx and is
+ * delivered again: the orders already done are then duplicates (written once, told to Redis at
+ * most once), and the failed ones are tried again — each order written exactly once, or
+ * released once by its `failed` outcome.
+ */
+const persistOrderTask: RouteHandler = async ({ req, log }) => {
+  const body = parseBody(req, persistOrderBodySchema);
+  const { orders } = orderGroupOf(body);
+  const retry = Number(req.headers[TASK_HEADERS.retryCount] ?? 0) || 0;
+  const results = await Promise.allSettled(orders.map((task) => settleOne(task, req, retry, log)));
+  for (const saleId of new Set(orders.map((o) => o.sale_id))) void publishSale(saleId);
+  const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+  if (failures.length > 0) {
+    if (orders.length > 1) log.warn('part of a task failed; the queue delivers it again', { task: req.headers[TASK_HEADERS.taskName], orders: orders.length, failed: failures.length });
+    // PostgreSQL down is a 503 for the queue to retry; anything else is thrown as it came.
+    throw failures.find((f) => !(f instanceof ApiError)) ?? failures[0];
+  }
+  const settled = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   if (retry > 0) countMetric('tasks_retried');
-  return { status: 200, body: { order_id: task.order_id, status: outcome.status, failure_reason: outcome.failure_reason } };
+  // A bare order (an earlier release's task) is answered as before.
+  return { status: 200, body: 'orders' in body ? { orders: settled } : settled[0] };
 };
 
 const expireHoldTask: RouteHandler = async ({ req, log }) => {
