@@ -88,7 +88,8 @@ const persistOrderTask: RouteHandler = async ({ req, log }) => {
     throw failures.find((f) => !(f instanceof ApiError)) ?? failures[0];
   }
   const settled = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-  if (retry > 0) countMetric('tasks_retried');
+  // Per order, as the log-based metric counts `order settled` lines with retry > 0.
+  if (retry > 0) countMetric('tasks_retried', settled.length);
   // A bare order (an earlier release's task) is answered as before.
   return { status: 200, body: 'orders' in body ? { orders: settled } : settled[0] };
 };
