@@ -405,7 +405,7 @@ async function main() {
         asBuyers: true,
       };
       const before = stack.control.dispatched();
-      sellOutRound = await measure(sellOutCase, 300, async () => (await tokensLeft(sellOut.saleId)) <= 0);
+      sellOutRound = await measure(sellOutCase, 900, async () => (await tokensLeft(sellOut.saleId)) <= 0);
       await checkSales('sell-out', [sellOut]);
       const after = stack.control.dispatched();
       // The mean size of the persist-order tasks the sell-out made (task-queue-group.ts).
