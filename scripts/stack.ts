@@ -101,7 +101,8 @@ export function spawnFunction(name: FunctionName, port: number, env: Record<stri
   const child = spawn(
     process.execPath,
     ['--import', LISTEN_ON_HOST, FRAMEWORK_MAIN, `--target=${name}`, `--port=${port}`, `--source=${path.join(ROOT, 'functions')}`],
-    { env: { ...process.env, ...env, HOST: FUNCTION_HOST }, stdio: ['ignore', logDir ? 'pipe' : 'inherit', logDir ? 'pipe' : 'inherit'] },
+    // FUNCTION_TARGET as in the cloud, where the platform sets it (startup.ts reads it).
+    { env: { ...process.env, ...env, HOST: FUNCTION_HOST, FUNCTION_TARGET: name }, stdio: ['ignore', logDir ? 'pipe' : 'inherit', logDir ? 'pipe' : 'inherit'] },
   );
   if (logDir) {
     const log = createWriteStream(path.join(logDir, `${name}.log`), { flags: 'a' });
