@@ -10,7 +10,7 @@ import { countFinalOutcome, countMetric } from '../lib/metrics.js';
 import { publishSale } from '../lib/live-view.js';
 import { settleOrder } from '../lib/scripts.js';
 import { holdExpirySchema, orderGroupOf, persistOrderBodySchema, TASK_HEADERS, taskPath, type OrderTask } from '../lib/task-queue-port.js';
-import { taskQueue } from '../lib/task-queue.js';
+import { enqueueOrder, taskQueue } from '../lib/task-queue.js';
 import { OrderBatcher } from './batch.js';
 import type { Outcome } from './persist.js';
 
@@ -70,10 +70,12 @@ async function settleOne(task: OrderTask, req: FunctionRequest, retry: number, l
 /**
  * A persist-order task: the orders accepted together (or, queued by an earlier release, one
  * bare order). Each is settled on its own; they share their sale's batch, so a task's orders
- * are one PostgreSQL transaction. If any of them fails, the whole task answers 5xx and is
- * delivered again: the orders already done are then duplicates (written once, told to Redis at
- * most once), and the failed ones are tried again — each order written exactly once, or
- * released once by its `failed` outcome.
+ * are one PostgreSQL transaction. If every one of them failed (PostgreSQL down), the task
+ * answers 5xx and the queue retries it with its backoff. If only some failed, the done ones are
+ * not held back with them: the failed ones are queued again, in a task of their own (named by
+ * its orders), and this one answers 200 once that task exists; if that enqueue does not
+ * succeed, this one answers 5xx and is delivered again whole, its done orders then duplicates.
+ * Either way each order is written exactly once, or released once by its `failed` outcome.
  */
 const persistOrderTask: RouteHandler = async ({ req, log }) => {
   const body = parseBody(req, persistOrderBodySchema);
@@ -81,17 +83,25 @@ const persistOrderTask: RouteHandler = async ({ req, log }) => {
   const retry = Number(req.headers[TASK_HEADERS.retryCount] ?? 0) || 0;
   const results = await Promise.allSettled(orders.map((task) => settleOne(task, req, retry, log)));
   for (const saleId of new Set(orders.map((o) => o.sale_id))) void publishSale(saleId);
+  const failed = orders.filter((_, i) => results[i]?.status === 'rejected');
   const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
-  if (failures.length > 0) {
-    if (orders.length > 1) log.warn('part of a task failed; the queue delivers it again', { task: req.headers[TASK_HEADERS.taskName], orders: orders.length, failed: failures.length });
-    // PostgreSQL down is a 503 for the queue to retry; anything else is thrown as it came.
-    throw failures.find((f) => !(f instanceof ApiError)) ?? failures[0];
+  // PostgreSQL down is a 503 for the queue to retry; anything else is thrown as it came.
+  const failure = failures.find((f) => !(f instanceof ApiError)) ?? failures[0];
+  if (failed.length === orders.length) throw failure;
+  if (failed.length > 0) {
+    const requeued = await Promise.all(failed.map((o) => enqueueOrder(o).catch((error: unknown) => ({ outcome: 'unknown' as const, error }))));
+    const fields = { task: req.headers[TASK_HEADERS.taskName], orders: orders.length, failed: failed.length, ...errorFields(failure) };
+    if (requeued.some((q) => q.outcome !== 'queued')) {
+      log.warn('part of a task failed and its failed orders could not be queued again; the queue delivers it again whole', fields);
+      throw failure;
+    }
+    log.warn('part of a task failed; its failed orders are queued again in a task of their own', fields);
   }
   const settled = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   // Per order, as the log-based metric counts `order settled` lines with retry > 0.
   if (retry > 0) countMetric('tasks_retried', settled.length);
-  // A bare order (an earlier release's task) is answered as before.
-  return { status: 200, body: 'orders' in body ? { orders: settled } : settled[0] };
+  // A bare order (an earlier release's task) is answered as before; it never fails in part.
+  return { status: 200, body: 'orders' in body ? { orders: settled, requeued: failed.map((o) => o.order_id) } : settled[0] };
 };
 
 const expireHoldTask: RouteHandler = async ({ req, log }) => {
