@@ -4,7 +4,7 @@ import { isTransientDbError } from '../lib/db.js';
 import { ApiError } from '../lib/errors.js';
 import { errorFields, type Logger } from '../lib/log.js';
 import { healthRoute } from '../lib/health.js';
-import { endHold } from '../lib/holds.js';
+import { endHold, retryingRedis } from '../lib/holds.js';
 import { httpFunction, parseBody, type FunctionRequest, type RouteHandler } from '../lib/http.js';
 import { countFinalOutcome, countMetric } from '../lib/metrics.js';
 import { publishSale } from '../lib/live-view.js';
@@ -41,7 +41,8 @@ interface Settled {
 async function settleOne(task: OrderTask, req: FunctionRequest, retry: number, log: Logger): Promise<Settled> {
   const outcome = await retryable(() => batcher.persist(task), log);
   // PostgreSQL has decided; now Redis learns it, and a failed order gives its token back once.
-  const inRedis = await settleOrder(task, outcome.status);
+  // A blip is retried here, as a hold's end is: else the order goes on in a task of its own.
+  const inRedis = await retryingRedis(() => settleOrder(task, outcome.status));
   if (outcome.status === 'reserved' && outcome.expires_at) {
     // Also on a duplicate delivery: the first may have died before this line (same name: a no-op).
     await (await taskQueue()).enqueue({
