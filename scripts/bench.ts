@@ -2,8 +2,9 @@
 // hello-worlds of the hosts that carry it, cases alternated so that drift hits all alike.
 // Prints requests/s, p50/p99/max latency, errors, ratios and CPU per request of the host, Redis
 // and the load generator; checks the sales afterwards; writes bench-results/latest.json.
-// Flags: --rounds N (5), --duration S (3), --connections N (100), --stock N (10000, the
-// sell-out), --accept-share F (0.1, the hot-path sales' stock per request), --only REGEX.
+// Flags: --rounds N (5), --duration S (3), --connections N (100), --stock N (100000, the
+// sell-out), --accept-share F (0.1, the hot-path sales' stock per request), --only REGEX
+// (`--only sell-out` runs the sell-out alone), --dispatch N (500 tasks/s: Cloud Tasks' limit).
 // POST /orders runs grouped (the product: ORDER_TAKE_GROUP_MAX's default) and one-by-one
 // (ORDER_TAKE_GROUP_MAX=1, today's one call per attempt) on each host, at full load and with one
 // attempt in flight; the sale's Redis is measured apart (CPU, take calls from INFO commandstats).
@@ -23,7 +24,9 @@ const { values: flags } = parseArgs({
   options: {
     rounds: { type: 'string', default: '5' },
     duration: { type: 'string', default: '3' },
-    stock: { type: 'string', default: '10000' },
+    stock: { type: 'string', default: '100000' },
+    /** The queue's dispatch rate, tasks a second: Cloud Tasks' most per queue (docs/cloud.md §6), as deployed. */
+    dispatch: { type: 'string', default: '500' },
     /** The hot-path sales' stock, as a share of the requests of a round: acceptances among attempts. */
     'accept-share': { type: 'string', default: '0.1' },
     connections: { type: 'string', default: '100' },
@@ -34,6 +37,7 @@ const { values: flags } = parseArgs({
 const ROUNDS = Number(flags.rounds);
 const DURATION = Number(flags.duration);
 const STOCK = Number(flags.stock);
+const DISPATCH_PER_S = Number(flags.dispatch);
 const ACCEPT_SHARE = Number(flags['accept-share']);
 /** How many promises the "awaiting" hello-worlds await per request. */
 const AWAITS = 20;
@@ -239,7 +243,8 @@ async function main() {
     sweepEveryMs: 5000,
     // info, as deployed: every request's access line is part of what is measured.
     extraEnv: { LOG_LEVEL: 'info', ORDER_RATE_USER_BURST: '5' },
-    dispatch: { perSecond: 5000, concurrency: 200 },
+    // The deployed queue's limits (terraform/modules/queue): orders reach the worker in tasks of several.
+    dispatch: { perSecond: DISPATCH_PER_S, concurrency: 200 },
   });
   const redis = new Redis(stack.env.REDIS_URL ?? '', { keyPrefix: 'bench:' });
   redisPids = [stack.env.REDIS_URL, stack.env.QUEUE_REDIS_URL].map((url) => (url ? pidOnPort(Number(new URL(url).port)) : undefined));
@@ -385,6 +390,7 @@ async function main() {
     const key = (c: Case) => `${c.host} ${c.name}`;
     const only = flags.only === undefined ? undefined : new RegExp(flags.only, 'i');
     const cases = allCases.filter((c) => !only || only.test(key(c)));
+    const SELL_OUT = 'Functions Framework POST /orders (sell-out)';
 
     // Each round of an order case runs against a fresh sale whose stock is ACCEPT_SHARE of the
     // requests that case made in its previous round (its warm-up first): the stock runs out
@@ -517,7 +523,8 @@ async function main() {
     // The backlog of the paused phase is written by now, so the sell-out waits behind nothing.
     // Then a sell-out with the worker running: buyers until the stock is gone, then every unit confirmed.
     let sellOutRound: Round | undefined;
-    if (!only) {
+    let ordersPerTask: number | undefined;
+    if (!only || only.test(SELL_OUT)) {
       progress(`selling out ${STOCK} units on the framework with the worker running`);
       const sellOut = await newSale('bench sell-out', STOCK);
       const sellOutBody = JSON.stringify({ product_id: sellOut.productId });
@@ -530,8 +537,12 @@ async function main() {
         body: () => sellOutBody,
         asBuyers: true,
       };
-      sellOutRound = await measure(sellOutCase, 120, async () => (await tokensLeft(sellOut.saleId)) <= 0);
+      const before = stack.control.dispatched();
+      sellOutRound = await measure(sellOutCase, 900, async () => (await tokensLeft(sellOut.saleId)) <= 0);
       await checkSales('sell-out', [sellOut]);
+      const after = stack.control.dispatched();
+      // The mean size of the persist-order tasks the sell-out made (task-queue-group.ts).
+      ordersPerTask = (after.orders - before.orders) / Math.max(1, after.tasks - before.tasks);
     }
 
     const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
@@ -552,7 +563,7 @@ async function main() {
       );
     }
     if (sellOutRound) {
-      console.log(`\nSell-out on the framework with the worker running: ${Math.round(sellOutRound.rps)} req/s, p50 ${sellOutRound.p50} ms, p99 ${sellOutRound.p99} ms.`);
+      console.log(`\nSell-out on the framework with the worker running: ${Math.round(sellOutRound.rps)} req/s, p50 ${sellOutRound.p50} ms, p99 ${sellOutRound.p99} ms; ${ordersPerTask?.toFixed(1)} orders per task at ${DISPATCH_PER_S} tasks/s.`);
     } else {
       console.log('\nSell-out: not run (--only).');
     }
@@ -605,7 +616,7 @@ async function main() {
     writeFileSync(
       file,
       JSON.stringify(
-        { at: new Date().toISOString(), machine, load_average: os.loadavg().map((x) => Math.round(x * 100) / 100), rounds: ROUNDS, duration_s: DURATION, connections: CONNECTIONS, accept_share: ACCEPT_SHARE, scale, cases: rows, sell_out: sellOutRound, sales: checks, backlog_drain: drain, targets: targets.map(([what, met]) => ({ what, met })) },
+        { at: new Date().toISOString(), machine, load_average: os.loadavg().map((x) => Math.round(x * 100) / 100), rounds: ROUNDS, duration_s: DURATION, connections: CONNECTIONS, accept_share: ACCEPT_SHARE, scale: { ...scale, orders_per_task: ordersPerTask, dispatch_per_s: DISPATCH_PER_S }, cases: rows, sell_out: sellOutRound, sales: checks, backlog_drain: drain, targets: targets.map(([what, met]) => ({ what, met })) },
         null,
         2,
       ),

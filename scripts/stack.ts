@@ -16,7 +16,7 @@ import { FUNCTION_NAMES, localFunctionPort, type FunctionTarget } from '../funct
 import { migrate } from '../functions/src/lib/migrate.ts';
 import { scryptParams } from '../functions/src/lib/passwords.ts';
 import { ensureAdminAccount } from './admin.ts';
-import { startDispatcher } from './task-dispatcher.ts';
+import { startDispatcher, type DispatchCounts } from './task-dispatcher.ts';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const FRAMEWORK_MAIN = path.join(ROOT, 'node_modules/@google-cloud/functions-framework/build/src/main.js');
@@ -71,6 +71,8 @@ export interface StackControl {
   restartDispatcher(options: { deliverTwice: boolean }): Promise<void>;
   pauseDispatcher(): Promise<void>;
   resumeDispatcher(): void;
+  /** Persist-order tasks the current dispatcher delivered, and their orders. */
+  dispatched(): DispatchCounts;
   /** Sends a signal to a running function (SIGSTOP hangs it, SIGCONT wakes it). */
   signalFunction(name: FunctionName, signal: NodeJS.Signals): void;
   /** A second instance of a function on `port`, with the stack's environment; its stop ends it. */
@@ -99,7 +101,8 @@ export function spawnFunction(name: FunctionName, port: number, env: Record<stri
   const child = spawn(
     process.execPath,
     ['--import', LISTEN_ON_HOST, FRAMEWORK_MAIN, `--target=${name}`, `--port=${port}`, `--source=${path.join(ROOT, 'functions')}`],
-    { env: { ...process.env, ...env, HOST: FUNCTION_HOST }, stdio: ['ignore', logDir ? 'pipe' : 'inherit', logDir ? 'pipe' : 'inherit'] },
+    // FUNCTION_TARGET as in the cloud, where the platform sets it (startup.ts reads it).
+    { env: { ...process.env, ...env, HOST: FUNCTION_HOST, FUNCTION_TARGET: name }, stdio: ['ignore', logDir ? 'pipe' : 'inherit', logDir ? 'pipe' : 'inherit'] },
   );
   if (logDir) {
     const log = createWriteStream(path.join(logDir, `${name}.log`), { flags: 'a' });
@@ -348,6 +351,7 @@ export async function startStack(profile: StackProfile): Promise<Stack> {
       },
       pauseDispatcher: () => dispatcher.pause(),
       resumeDispatcher: () => dispatcher.resume(),
+      dispatched: () => dispatcher.counts(),
       signalFunction: (name, signal) => void children.get(name)?.kill(signal),
       startInstance: async (name, port) => {
         const child = spawnFunction(name, port, env, profile.logDir);

@@ -30,8 +30,16 @@ export function taskHeaders(job: Pick<Job, 'id' | 'attemptsMade' | 'timestamp' |
   };
 }
 
+/** Persist-order tasks dispatched (first deliveries) and the orders they carried. */
+export interface DispatchCounts {
+  tasks: number;
+  orders: number;
+}
+
 export interface Dispatcher {
   close(): Promise<void>;
+  /** What this dispatcher has delivered so far (the bench's orders per task). */
+  counts(): DispatchCounts;
   /** Stops taking jobs (they wait in the queue, as with a paused Cloud Tasks queue). */
   pause(): Promise<void>;
   resume(): void;
@@ -39,10 +47,15 @@ export interface Dispatcher {
 
 export function startDispatcher(options: DispatcherOptions): Dispatcher {
   const connection = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
+  const counts: DispatchCounts = { tasks: 0, orders: 0 };
   const worker = new Worker<QueuedTask['payload']>(
     options.queueName,
     async (job) => {
       if (!TASK_KINDS.includes(job.name as TaskKind)) throw new Error(`unknown task kind ${job.name}`);
+      if (job.name === 'persist-order' && job.attemptsMade === 0) {
+        counts.tasks++;
+        counts.orders += 'orders' in job.data ? job.data.orders.length : 1;
+      }
       const deliver = async () => {
         const answer = await fetch(taskUrl(options.workerUrl, job.name as TaskKind), {
           method: 'POST',
@@ -71,6 +84,7 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
       await worker.close();
       connection.disconnect();
     },
+    counts: () => ({ ...counts }),
     pause: () => worker.pause(true),
     resume: () => worker.resume(),
   };

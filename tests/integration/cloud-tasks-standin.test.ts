@@ -93,12 +93,15 @@ async function failureCode(call: Promise<unknown>): Promise<unknown> {
 function order(): QueuedTask & { kind: 'persist-order' } {
   return {
     kind: 'persist-order',
-    payload: { order_id: randomUUID(), user_id: randomUUID(), product_id: randomUUID(), sale_id: randomUUID(), taken_ms: Date.now() },
+    payload: { orders: [{ order_id: randomUUID(), user_id: randomUUID(), product_id: randomUUID(), sale_id: randomUUID(), taken_ms: Date.now() }] },
   };
 }
 
+/** The one order of a task of one. */
+const only = (task: QueuedTask & { kind: 'persist-order' }) => task.payload.orders[0] ?? assert.fail('an order');
+
 function holdExpiry(at: Date): QueuedTask {
-  const { payload } = order();
+  const payload = only(order());
   return { kind: 'expire-hold', payload: { order_id: payload.order_id, user_id: payload.user_id, sale_id: payload.sale_id, taken_ms: payload.taken_ms }, at };
 }
 
@@ -152,7 +155,7 @@ test("the adapter's task reaches the worker as written, with Cloud Tasks' header
   assert.equal(created.name, request.task?.name);
   await localStandin.idle(SETTLED);
 
-  const got = received.find((r) => r.headers['x-cloudtasks-taskname'] === `persist-order-${task.payload.order_id}`);
+  const got = received.find((r) => r.headers['x-cloudtasks-taskname'] === `persist-order-${only(task).order_id}`);
   assert.ok(got, 'the worker got the task');
   assert.equal(got.method, 'POST');
   assert.equal(got.path, '/tasks/persist-order');
@@ -211,7 +214,7 @@ test('a name is refused while its task lives and after it ran or was deleted: AL
   await localClient.createTask(buildTaskRequest(settings, task));
   await localStandin.idle(SETTLED);
   assert.equal(await failureCode(localClient.createTask(buildTaskRequest(settings, task))), 6, 'after it ran');
-  assert.equal(received.filter((r) => r.headers['x-cloudtasks-taskname'] === `persist-order-${task.payload.order_id}`).length, 1);
+  assert.equal(received.filter((r) => r.headers['x-cloudtasks-taskname'] === `persist-order-${only(task).order_id}`).length, 1);
 
   const later = buildTaskRequest(settings, holdExpiry(new Date(Date.now() + 60_000)));
   const name = later.task?.name ?? '';

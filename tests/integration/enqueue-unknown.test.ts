@@ -86,6 +86,17 @@ async function assertNothingTaken(sale: SaleBody, userId: string, attempt: () =>
   assert.equal(rows.length, 0);
 }
 
+/** Buyers at once, whose orders share tasks (task-queue-group.ts): each is refused, each unit given back. */
+async function assertCrowdRefused(base: string) {
+  const sale = await createSale({ stock: 3 });
+  const crowd = await Promise.all([buyer(), buyer(), buyer()]);
+  const left = () => api<SaleBody>('GET', `/sales/${sale.sale_id}`).then((a) => a.body.stock_remaining);
+  const before = await left();
+  const answers = await Promise.all(crowd.map((b) => order(base, b.userId, sale)));
+  assert.deepEqual(answers.map((a) => [a.status, a.body.error]), Array(3).fill([503, 'unavailable']));
+  await eventually('every unit is back', async () => ((await left()) === before ? true : undefined), 5000);
+}
+
 test('BullMQ: the queue Redis made the job and the connection broke before the answer: 202, and the order is confirmed once', { timeout: 120_000 }, async () => {
   const proxy = await proxyTo(process.env.QUEUE_REDIS_URL ?? '');
   const base = await ordersFunction({ QUEUE_REDIS_URL: `redis://127.0.0.1:${proxy.port}` });
@@ -103,6 +114,7 @@ test('BullMQ: the queue Redis made the job and the connection broke before the a
   const refused = await buyer();
   await proxy.down();
   await assertNothingTaken(sale, refused.userId, () => order(base, refused.userId, sale));
+  await assertCrowdRefused(base);
   await proxy.up();
 });
 
@@ -153,5 +165,6 @@ test('Cloud Tasks: the task was created and the call cut off before its answer: 
   const refused = await buyer();
   await proxy.down();
   await assertNothingTaken(sale, refused.userId, () => order(base, refused.userId, sale));
+  await assertCrowdRefused(base);
   await proxy.up();
 });

@@ -111,3 +111,75 @@ test('ten tasks at once for three units (batched by the worker): three confirmed
   for (const [i, t] of tasks.entries()) assert.equal((await orderRow(t.order_id))?.status, answers[i]?.body.status, 'each answer is what was written');
   assert.equal(await soldOf(sale.sale_id), 3);
 });
+
+// Tasks of several orders (task-queue-group.ts): the orders one instance accepted in one turn.
+type GroupAnswer = { orders?: { order_id: string; status: string; failure_reason: string | null }[]; error?: string };
+function deliverGroup(orders: Record<string, unknown>[], retry = 0) {
+  return api<GroupAnswer>('POST', '/tasks/persist-order', {
+    base: functionUrl('order-worker'),
+    body: { orders },
+    headers: { 'x-cloudtasks-queuename': 'orders', 'x-cloudtasks-taskname': 'persist-orders-test', 'x-cloudtasks-taskretrycount': String(retry) },
+  });
+}
+
+async function ordersFor(sale: Awaited<ReturnType<typeof createSale>>, n: number, base = Date.now()) {
+  const users = await Promise.all(Array.from({ length: n }, () => buyer()));
+  return users.map(({ userId }, i) => ({ order_id: randomUUID(), user_id: userId, product_id: sale.product.product_id, sale_id: sale.sale_id, taken_ms: base + i }));
+}
+
+test('a task of several orders delivered again, twice at once, and an order in two tasks: each order written once, sold moved once', async () => {
+  const sale = await createSale({ stock: 3 });
+  const orders = await ordersFor(sale, 4);
+  const first = await deliverGroup(orders);
+  assert.equal(first.status, 200, JSON.stringify(first.body));
+  assert.deepEqual(
+    first.body.orders?.map((o) => [o.order_id, o.status, o.failure_reason]),
+    orders.map((o, i) => [o.order_id, i < 3 ? 'confirmed' : 'failed', i < 3 ? null : 'sold_out']),
+    'first taken first: the last one finds no room',
+  );
+  // A retry (the answer was lost), then a duplicate delivery of the same task at once.
+  assert.deepEqual((await deliverGroup(orders, 1)).body, first.body);
+  const twice = await Promise.all([deliverGroup(orders, 2), deliverGroup(orders, 2)]);
+  for (const answer of twice) assert.deepEqual([answer.status, answer.body], [200, first.body]);
+  assert.equal(await soldOf(sale.sale_id), 3);
+
+  // An order in two tasks (a task of its own, as the sweeper's resend, and another group): a duplicate.
+  const [late] = await ordersFor(sale, 1, Date.now() + 1000);
+  assert.equal((await deliver(orders[1] ?? {})).body.status, 'confirmed');
+  const overlap = await deliverGroup([orders[1] ?? {}, late ?? {}]);
+  assert.deepEqual(overlap.body.orders?.map((o) => o.status), ['confirmed', 'failed']);
+  assert.equal(await soldOf(sale.sale_id), 3);
+  const { rows } = await database().query<{ n: string }>('SELECT count(*) AS n FROM orders WHERE sale_id = $1', [sale.sale_id]);
+  assert.equal(Number(rows[0]?.n), 5, 'five orders, one row each');
+});
+
+test('a partly failing task (one sale of two locked past the lock timeout): the rest written, the failed ones queued again on their own and written once', async () => {
+  const [a, b] = await Promise.all([createSale({ stock: 5 }), createSale({ stock: 5 })]);
+  if (!a || !b) assert.fail('sales');
+  const [ordersA, ordersB] = await Promise.all([ordersFor(a, 2), ordersFor(b, 2)]);
+  const task = [ordersA[0], ordersB[0], ordersA[1], ordersB[1]].map((o) => o ?? {});
+  // An admin's transaction holding sale A's row: A's batch waits for it, then gives up (lock_timeout).
+  const locker = await database().connect();
+  let partly: Awaited<ReturnType<typeof deliverGroup>>;
+  try {
+    await locker.query('BEGIN');
+    await locker.query('SELECT 1 FROM flash_sales WHERE sale_id = $1 FOR UPDATE', [a.sale_id]);
+    partly = await deliverGroup(task);
+  } finally {
+    await locker.query('ROLLBACK');
+    locker.release();
+  }
+  assert.equal(partly.status, 200, JSON.stringify(partly.body));
+  assert.deepEqual(partly.body.orders?.map((o) => o.order_id), ordersB.map((o) => o.order_id), "sale B's orders are done");
+  assert.deepEqual((partly.body as { requeued?: string[] }).requeued, ordersA.map((o) => o.order_id), "sale A's are queued again, in a task of their own");
+  for (const o of ordersB) assert.equal((await orderRow(o.order_id))?.status, 'confirmed');
+  // The stack's queue delivers that task (retried with backoff while the lock was still held).
+  await eventually('sale A written', async () => ((await soldOf(a.sale_id)) === 2 ? true : undefined), 30_000);
+  for (const o of ordersA) assert.equal((await orderRow(o.order_id))?.status, 'confirmed');
+
+  // The whole task delivered again (at least once): every order a duplicate, nothing moves.
+  const again = await deliverGroup(task, 1);
+  assert.equal(again.status, 200, JSON.stringify(again.body));
+  assert.deepEqual(again.body.orders?.map((o) => o.status), Array(4).fill('confirmed'));
+  assert.deepEqual([await soldOf(a.sale_id), await soldOf(b.sale_id)], [2, 2], 'each order counted once');
+});

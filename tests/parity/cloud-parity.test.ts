@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import { ROOT } from '../../scripts/stack.ts';
 import { startParityStack, type ParityStack } from '../../scripts/parity/stack.ts';
 import { setRole } from '../../scripts/admin.ts';
-import { api, closeHelpers, database, eventually } from '../helpers.ts';
+import { api, buyer, closeHelpers, database, eventually } from '../helpers.ts';
 
 const ADMIN = 'admin@parity.local';
 let stack: ParityStack;
@@ -40,7 +40,7 @@ async function signUpAndLogIn(email: string, grantAdmin = false): Promise<string
   return login.body.token;
 }
 
-async function saleOf(admin: string, holdSeconds: number): Promise<string> {
+async function saleOf(admin: string, holdSeconds: number, stock = 5): Promise<string> {
   const product = await api<{ product_id: string }>('POST', '/products', { token: admin, body: { name: `parity ${holdSeconds}`, price_in_cent: 100 } });
   assert.equal(product.status, 201, JSON.stringify(product.body));
   const now = Date.now();
@@ -50,7 +50,7 @@ async function saleOf(admin: string, holdSeconds: number): Promise<string> {
       product_id: product.body.product_id,
       starts_at: new Date(now - 1000).toISOString(),
       ends_at: new Date(now + 3_600_000).toISOString(),
-      stock: 5,
+      stock,
       hold_seconds: holdSeconds,
     },
   });
@@ -76,6 +76,36 @@ test('sign up, log in, buy and see it confirmed, all through the wiring terrafor
   const delivered = stack.tasks.attempts().filter((a) => a.taskId === `persist-order-${order.body.order_id}`);
   assert.ok(delivered.some((a) => a.status === 200), `the task reached the worker: ${JSON.stringify(delivered.map((a) => a.status))}`);
   assert.ok(delivered[0]?.url.startsWith(stack.deployment.functions['order-worker']?.url ?? '?'), 'at the worker URL terraform gives it');
+});
+
+test('buyers at once: their orders travel in persist-order tasks of several through the real client, each order confirmed once', async () => {
+  const product = await saleOf(admin, 0, 40);
+  const buyers = await Promise.all(Array.from({ length: 40 }, () => buyer()));
+  const orders = await Promise.all(buyers.map((b) => api<{ order_id: string }>('POST', '/orders', { token: b.token, body: { product_id: product } })));
+  assert.deepEqual([...new Set(orders.map((o) => o.status))], [202]);
+  const ids = orders.map((o) => o.body.order_id);
+  await eventually('every order confirmed', async () => {
+    const { rows } = await database().query<{ n: string }>(`SELECT count(*) AS n FROM orders WHERE order_id = ANY($1) AND status = 'confirmed'`, [ids]);
+    return Number(rows[0]?.n) === ids.length ? true : undefined;
+  }, 30_000);
+  // What the stand-in delivered: each order in a task that reached the worker, within Cloud Tasks' size.
+  const carried = new Map<string, number>();
+  const tasks = new Set<string>();
+  for (const a of stack.tasks.attempts()) {
+    if (!a.url.endsWith('/tasks/persist-order') || a.status !== 200 || !a.request.body) continue;
+    const body = JSON.parse(a.request.body.toString('utf8')) as { orders: { order_id: string }[] };
+    assert.ok(a.request.body.length <= 100 * 1024);
+    for (const o of body.orders) {
+      if (!ids.includes(o.order_id)) continue;
+      tasks.add(a.taskId);
+      carried.set(o.order_id, (carried.get(o.order_id) ?? 0) + 1);
+    }
+  }
+  assert.deepEqual(ids.filter((id) => !carried.has(id)), [], 'every order was delivered in a task');
+  assert.ok(tasks.size <= ids.length);
+  const { rows } = await database().query<{ sold: number }>('SELECT sold FROM flash_sales WHERE product_id = $1', [product]);
+  assert.equal(rows[0]?.sold, ids.length, 'sold moved once per order');
+  console.log(`# ${ids.length} orders in ${tasks.size} persist-order tasks`);
 });
 
 test('a hold expires through a task scheduled for its end', async () => {

@@ -22,7 +22,7 @@ const task = orderTaskSchema.parse({
   taken_ms: 1_767_225_600_123,
 });
 
-const persist: QueuedTask = { kind: 'persist-order', payload: task };
+const persist: QueuedTask = { kind: 'persist-order', payload: { orders: [task] } };
 const expiry: QueuedTask = {
   kind: 'expire-hold',
   payload: { order_id: task.order_id, user_id: task.user_id, sale_id: task.sale_id, taken_ms: task.taken_ms },
@@ -42,7 +42,7 @@ test("an HTTP POST of the task JSON to the worker's route for it, with an OIDC t
   assert.equal(http?.httpMethod, 'POST');
   assert.equal(http?.url, `${settings.WORKER_URL}/tasks/persist-order`);
   assert.deepEqual(http?.headers, { 'Content-Type': 'application/json' });
-  assert.deepEqual(JSON.parse(Buffer.from(String(http?.body), 'base64').toString('utf8')), task);
+  assert.deepEqual(JSON.parse(Buffer.from(String(http?.body), 'base64').toString('utf8')), { orders: [task] });
   assert.deepEqual(http?.oidcToken, { serviceAccountEmail: settings.TASKS_SERVICE_ACCOUNT, audience: settings.WORKER_URL });
   assert.equal(buildTaskRequest(settings, expiry).task?.httpRequest?.url, `${settings.WORKER_URL}/tasks/expire-hold`);
 });

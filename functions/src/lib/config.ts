@@ -63,6 +63,12 @@ export const configSchema = z.object({
   TASKS_PROJECT: z.string().default(''),
   TASKS_LOCATION: z.string().default('europe-west1'),
   TASKS_QUEUE: z.string().default('orders'),
+  /**
+   * The most orders one persist-order task carries (task-queue-group.ts): the orders an instance
+   * accepts in one turn travel together, so the queue's dispatch limit counts tasks, not orders.
+   * 1 = one task per order. At most 100 (ORDERS_PER_TASK_MAX: a task well under 100 KB).
+   */
+  TASK_ORDERS_MAX: z.coerce.number().int().min(1).max(100).default(100),
   /** The order-worker function's base URL; each kind of task has its path below it (its own path kept). */
   WORKER_URL: z.string().url().default('http://127.0.0.1:8084/'),
   /** The OIDC audience of tasks; default: WORKER_URL without a trailing slash (Cloud Run takes its run.app URL). */

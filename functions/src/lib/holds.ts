@@ -30,8 +30,26 @@ export type HoldOutcome =
 
 type Decided = { result: 'done' | 'expired' | 'not_held'; order: OrderRow } | Extract<HoldOutcome, { result: 'not_due' | 'not_found' }>;
 
-/** The pauses before each try of telling Redis a hold ended: three tries within a quarter second. */
+/** The pauses before each try of telling Redis an outcome: three tries within a quarter second. */
 const TELL_REDIS_PAUSES_MS = [0, 50, 200];
+
+/**
+ * `tell` (a settle-4.lua call, which acts once per order) tried up to three times within a
+ * quarter second: a blip (a reset connection, a failover's first second) is over by then.
+ * Throws the last failure.
+ */
+export async function retryingRedis<T>(tell: () => Promise<T>): Promise<T> {
+  let failure: unknown;
+  for (const pauseMs of TELL_REDIS_PAUSES_MS) {
+    if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
+    try {
+      return await tell();
+    } catch (err) {
+      failure = err;
+    }
+  }
+  throw failure;
+}
 
 /**
  * Tells Redis the status PostgreSQL has for the order (settle-4.lua: at most once per order, so
@@ -42,22 +60,17 @@ async function tellRedis(order: OrderRow): Promise<RedisTold> {
   // of a cancel is free to buy again now rather than at the sweeper's next pass; a longer outage
   // is left to a retry of the call or to the sweeper. settle-4.lua acts once per order, so a try
   // whose answer was lost and is tried again changes nothing twice.
-  let failure: unknown;
-  for (const pauseMs of TELL_REDIS_PAUSES_MS) {
-    if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
-    try {
-      await settleOrder({ ...order, taken_ms: order.created_at.getTime() }, order.status as SettledStatus);
-      return 'told';
-    } catch (err) {
-      failure = err;
-    }
+  try {
+    await retryingRedis(() => settleOrder({ ...order, taken_ms: order.created_at.getTime() }, order.status as SettledStatus));
+    return 'told';
+  } catch (failure) {
+    log.warn('hold ended in PostgreSQL but Redis was not told; a retry or the sweeper will', {
+      order_id: order.order_id,
+      status: order.status,
+      ...errorFields(failure),
+    });
+    return 'not_told';
   }
-  log.warn('hold ended in PostgreSQL but Redis was not told; a retry or the sweeper will', {
-    order_id: order.order_id,
-    status: order.status,
-    ...errorFields(failure),
-  });
-  return 'not_told';
 }
 
 export interface HoldOptions {

@@ -1,6 +1,7 @@
 // The TaskQueue port: how accepted orders and due holds reach the order-worker — the tasks'
 // shapes, names, URLs, headers and retry policy, pure, which both adapters (task-queue-cloud.ts,
 // task-queue-local.ts) and the local dispatcher build on. task-queue.ts picks the adapter.
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 
 export const orderTaskSchema = z
@@ -16,6 +17,30 @@ export const orderTaskSchema = z
 
 export type OrderTask = z.infer<typeof orderTaskSchema>;
 
+/**
+ * The most orders one persist-order task carries, and the most bytes its body may have: well
+ * under Cloud Tasks' 100 KB per task (docs/cloud.md §6). An order is about 230 bytes of JSON, so
+ * the count is the bound that acts; the byte bound keeps a task legal whatever a user id holds.
+ */
+export const ORDERS_PER_TASK_MAX = 100;
+export const TASK_BODY_MAX_BYTES = 32 * 1024;
+
+/**
+ * A persist-order task's body: the orders accepted together (arrival order), written by the
+ * worker in one batch. A task queued by an earlier release carries one bare order (an
+ * OrderTask): the worker takes both shapes (`orderGroupOf`).
+ */
+export const orderGroupSchema = z.object({ orders: z.array(orderTaskSchema).min(1).max(ORDERS_PER_TASK_MAX) }).strict();
+
+export type OrderGroup = z.infer<typeof orderGroupSchema>;
+
+/** The orders of a persist-order body, in either shape. */
+export const persistOrderBodySchema = z.union([orderGroupSchema, orderTaskSchema]);
+
+export function orderGroupOf(body: z.infer<typeof persistOrderBodySchema>): OrderGroup {
+  return 'orders' in body ? body : { orders: [body] };
+}
+
 /** A hold's end, due at its expires_at: the order ends `expired` unless it was paid or cancelled. */
 export const holdExpirySchema = orderTaskSchema.pick({ order_id: true, user_id: true, sale_id: true, taken_ms: true }).strict();
 
@@ -23,16 +48,25 @@ export type HoldExpiryTask = z.infer<typeof holdExpirySchema>;
 
 /** What the order-worker is asked to do; each kind is one route of the worker function. */
 export type QueuedTask =
-  | { kind: 'persist-order'; payload: OrderTask }
+  | { kind: 'persist-order'; payload: OrderGroup }
   | { kind: 'expire-hold'; payload: HoldExpiryTask; at: Date };
 
 export type TaskKind = QueuedTask['kind'];
 
 export const TASK_KINDS: readonly TaskKind[] = ['persist-order', 'expire-hold'];
 
-/** Tasks are named by kind and order, so a retried enqueue of the same work is a no-op. */
+/**
+ * Tasks are named by their content, so a retried enqueue of the same work is a no-op: a task of
+ * one order by kind and order id (as before grouping, so a resend of one order meets the name
+ * of the task that carried it alone); a task of several orders by a hash of its sorted order ids
+ * (the same group, the same name; another group, another name — an order in two tasks is a
+ * duplicate delivery, which the worker writes once).
+ */
 export function taskId(task: QueuedTask): string {
-  return `${task.kind}-${task.payload.order_id}`;
+  if (task.kind === 'expire-hold') return `expire-hold-${task.payload.order_id}`;
+  const ids = task.payload.orders.map((o) => o.order_id);
+  if (ids.length === 1) return `persist-order-${ids[0]}`;
+  return `persist-orders-${createHash('sha256').update(ids.sort().join(',')).digest('hex').slice(0, 40)}`;
 }
 
 /** The worker function's route for a kind of task. */

@@ -7,8 +7,7 @@ import { errorFields, type Logger } from '../lib/log.js';
 import { parseBody, type FunctionRequest, type Reply } from '../lib/http.js';
 import { cachedSaleIndex, loadSaleIntoRedis, readSaleIndex, type LiveSale } from '../lib/sale-store.js';
 import { settleOrder } from '../lib/scripts.js';
-import { enqueueKnowing } from '../lib/task-queue-port.js';
-import { taskQueue } from '../lib/task-queue.js';
+import { enqueueOrder } from '../lib/task-queue.js';
 import { claimIdempotencyKey, idempotencyKeyOf } from './idempotency.js';
 import { saleOfProductIn } from './sale-lookup.js';
 import { orderSchema } from './schemas.js';
@@ -39,7 +38,9 @@ export function placeOrder(req: FunctionRequest, userId: string, log: Logger): P
 /**
  * The take, then the enqueue of an accepted order: `202 pending` once it is queued, or when the
  * enqueue's outcome stays unknown (the order is then decided by the sweeper); `503` with the
- * unit given back only when the queue refused the task for certain.
+ * unit given back only when the queue refused the task for certain. The task is shared with
+ * the orders accepted in the same turn: a refusal gives back every one of their units, each by
+ * its own call here, and answers 503 to each.
  */
 async function takeAndQueue(sale: LiveSale, userId: string, ip: string, idempotencyKey: string | undefined, log: Logger): Promise<Reply> {
   const attempt = { saleId: sale.sale_id, userId, orderId: randomUUID(), clientIp: ip, idempotencyKey };
@@ -53,7 +54,8 @@ async function takeAndQueue(sale: LiveSale, userId: string, ip: string, idempote
   if (result.replayed) return { status: 202, body: order };
 
   const task = { order_id: order.order_id, user_id: userId, product_id: order.product_id, sale_id: sale.sale_id, taken_ms: result.takenMs };
-  const queued = await enqueueKnowing(await taskQueue(), { kind: 'persist-order', payload: task });
+  // With the other orders this instance accepts in this turn, in one task: its outcome is this order's.
+  const queued = await enqueueOrder(task);
   switch (queued.outcome) {
     case 'queued':
       if (queued.retried) log.warn('enqueue outcome was unknown; the retry under the same task name queued it', { order_id: order.order_id, ...errorFields(queued.firstError) });

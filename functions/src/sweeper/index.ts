@@ -23,7 +23,8 @@ import type { SettledStatus } from '../lib/order-row.js';
 import { parseOrderRecord, redis, saleKeys, type OrderRecord } from '../lib/redis.js';
 import { readSaleIndex, reconcileSales, type LiveSale } from '../lib/sale-store.js';
 import { repairCounts, settleOrder } from '../lib/scripts.js';
-import { taskQueue } from '../lib/task-queue.js';
+import type { OrderTask } from '../lib/task-queue-port.js';
+import { enqueueOrder } from '../lib/task-queue.js';
 
 /** How many orders one pass handles of each kind, so a pass stays short. */
 export const SWEEP_BATCH = 500;
@@ -154,7 +155,7 @@ async function finishPending(sale: LiveSale, pending: PendingRecord[], epoch: st
     [stale.map((p) => p.order_id)],
   );
   const written = new Map(rows.map((r) => [r.order_id, r.status]));
-  const queue = await taskQueue();
+  const resend: OrderTask[] = [];
   for (const p of stale) {
     const order = { ...p, sale_id: sale.sale_id };
     let status = written.get(p.order_id);
@@ -178,13 +179,19 @@ async function finishPending(sale: LiveSale, pending: PendingRecord[], epoch: st
       }
       continue;
     }
-    try {
-      await queue.enqueue({ kind: 'persist-order', payload: { ...order, product_id: sale.product.product_id } });
+    resend.push({ ...order, product_id: sale.product.product_id });
+  }
+  // Queued again together, as the orders function queues them (task-queue-group.ts): one task
+  // per group, named by its orders, so the same stale orders next pass make no second task.
+  const outcomes = await Promise.all(resend.map((o) => enqueueOrder(o).catch((error: unknown) => ({ outcome: 'unknown' as const, error }))));
+  for (const [i, queued] of outcomes.entries()) {
+    const orderId = resend[i]?.order_id;
+    if (queued.outcome === 'queued') {
       report.redriven++;
-      logRepair(log, 'redriven', { sale_id: sale.sale_id, order_id: p.order_id });
-    } catch (err) {
+      logRepair(log, 'redriven', { sale_id: sale.sale_id, order_id: orderId });
+    } else {
       // The queue is down or slow: this order waits for the next pass; the others go on.
-      log.warn('sweeper could not queue a pending order again', { sale_id: sale.sale_id, order_id: p.order_id, ...errorFields(err) });
+      log.warn('sweeper could not queue a pending order again', { sale_id: sale.sale_id, order_id: orderId, outcome: queued.outcome, ...errorFields(queued.error) });
     }
   }
 }

@@ -6,7 +6,7 @@
 locals {
   # Our own lines only (not Cloud Run's request log), of this deployment's functions.
   ours = "resource.type=\"cloud_run_revision\" AND resource.labels.service_name:\"${var.name}-\" AND jsonPayload.function:*"
-  # The worker's line for each delivery of a persist-order task.
+  # The worker's line for each order of each delivery of a persist-order task.
   settled = "${local.ours} AND jsonPayload.message=\"order settled\""
   # The sweeper's line for each pass, whatever it found.
   swept = "${local.ours} AND (jsonPayload.message=\"sweep\" OR jsonPayload.message=\"sweep finished what was left\")"
@@ -38,7 +38,7 @@ locals {
       labels      = { reason = "EXTRACT(jsonPayload.failure_reason)" }
     }
     tasks_retried = {
-      description = "Deliveries of a persist-order task that were not its first."
+      description = "Orders delivered again: each order of a persist-order task on a delivery that was not its first."
       filter      = "${local.settled} AND jsonPayload.retry>0"
       labels      = {}
     }

@@ -18,6 +18,10 @@ variable "orders_queue" {
     The queue between the orders function and the order-worker. Its dispatch rate bounds the
     load on PostgreSQL; its retries carry orders through a PostgreSQL outage (the worker answers
     5xx), so they must outlast one (functions/src/lib/task-queue-port.ts: ORDER_QUEUE_RETRY).
+    A persist-order task carries the orders one instance accepted in one turn (up to the
+    functions' TASK_ORDERS_MAX, 100, and 32 KB), so the ceiling is max_dispatches_per_second
+    (at most 500) times orders per task; one queue, not shards (docs/design.md, The queue's
+    ceiling).
   EOT
   type = object({
     max_dispatches_per_second = optional(number, 500)
