@@ -11,7 +11,7 @@ import { capacity, fmt, pct, type Assumptions, type Deployment, type Measured, t
 const ROOT = path.join(import.meta.dirname, '..');
 export const LATEST = 'bench-results/latest.json';
 /** The full bench run README "Capacity" cites, committed: bench-results/ itself is not. */
-export const COMMITTED = 'docs/figures/bench-2026-11-23.json';
+export const COMMITTED = 'docs/figures/bench-2026-11-23-1805.json';
 
 /** Prices of us-central1 (Tier 1), as read on 2026-11-23; docs/cloud.md §13 cites each. */
 export const PRICES: Prices = {
