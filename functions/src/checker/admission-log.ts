@@ -1,8 +1,8 @@
 // The waiting room's checker (docs/design.md §9): the published admission log of a sale
 // (GET /sales/{sale_id}/queue/log) against its orders. Anyone can run it from the log and the
 // order times; `npm run check` runs it on every ended sale with a room. Pure: no store here.
-import { createHash } from 'node:crypto';
 import type { QueueLog } from '@flash-sale/contract';
+import { sha1Hex, sha256Hex } from '../lib/digest.js';
 
 export interface AdmissionViolations {
   /** SHA-256 of the revealed seed is not the published seed_hash. */
@@ -32,8 +32,6 @@ export interface RoomFacts {
   admissionSeconds: number;
 }
 
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
-const sha1 = (text: string) => createHash('sha1').update(text).digest('hex');
 
 export function noAdmissionViolations(): AdmissionViolations {
   return { seed_mismatch: 0, shuffle_mismatch: 0, out_of_order: 0, over_admitted: 0, served_outside: 0, orders_without_admission: 0 };
@@ -49,12 +47,12 @@ export function noAdmissionViolations(): AdmissionViolations {
  */
 export function checkAdmissionLog(log: QueueLog, orders: OrderSpan[], room: RoomFacts): AdmissionViolations {
   const v = noAdmissionViolations();
-  if (sha256(log.seed) !== log.seed_hash) v.seed_mismatch++;
+  if (sha256Hex(log.seed) !== log.seed_hash) v.seed_mismatch++;
 
   const pre = log.entries.filter((e) => e.pre_queue);
   const drawn = [...pre].sort((a, b) => {
-    const ka = sha1(log.seed + a.ticket_hash);
-    const kb = sha1(log.seed + b.ticket_hash);
+    const ka = sha1Hex(log.seed + a.ticket_hash);
+    const kb = sha1Hex(log.seed + b.ticket_hash);
     return ka === kb ? a.ticket_hash.localeCompare(b.ticket_hash) : ka.localeCompare(kb);
   });
   drawn.forEach((e, i) => {

@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { authenticateAdmin } from '../lib/auth.js';
+import { sha256Hex } from '../lib/digest.js';
 import { db, pgCode, PG_CHECK_VIOLATION, PG_EXCLUSION_VIOLATION, withTransaction } from '../lib/db.js';
 import { ApiError, isStoreUnavailable } from '../lib/errors.js';
 import { errorFields } from '../lib/log.js';
@@ -12,7 +13,7 @@ import { adminReadRoutes } from './admin-reads.js';
 import { saleListQuerySchema, salePageJson, saleResponse } from './list.js';
 import { publishSale } from '../lib/live-view.js';
 import { resizeSale } from '../lib/scripts.js';
-import { queueRoutes, sha256Hex } from './queue.js';
+import { queueRoutes } from './queue.js';
 import { createSaleSchema, productSchema, updateSaleSchema, windowRule, type WaitingRoomInput } from './schemas.js';
 import { cachedSaleIndex, followSale, readSaleIndex, SALE_SELECT, saleFromPostgres, type LiveSale, type SaleRow } from '../lib/sale-store.js';
 

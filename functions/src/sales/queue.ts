@@ -1,11 +1,12 @@
 // The waiting room's calls (docs/api.md, Waiting room): joining a sale's queue, where the caller
 // stands, and the admission log after the end. Each is one call of room-4.lua; admission itself
 // is computed there from Redis's clock and the stock (docs/design.md, The waiting room).
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Order, QueueLog, QueueTicket } from '@flash-sale/contract';
 import { authenticate } from '../lib/auth.js';
 import { db } from '../lib/db.js';
+import { sha256Hex } from '../lib/digest.js';
 import { ApiError } from '../lib/errors.js';
 import { parseBody, type Route } from '../lib/http.js';
 import { ORDER_COLUMNS, type OrderRow } from '../lib/order-row.js';
@@ -14,11 +15,6 @@ import { loadSaleIntoRedis, readSaleIndex, type LiveSale } from '../lib/sale-sto
 import { roomLog, roomTicket, type RoomAnswer, type RoomTicket } from '../lib/scripts.js';
 import { orderFromRow, pendingOrder } from '../orders/view.js';
 import { joinSchema } from './schemas.js';
-
-/** Hex SHA-256 of a text: the seed's commitment and a ticket's public hash (docs/api.md). */
-export function sha256Hex(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
-}
 
 /** Leading zero bits of a hex digest. */
 function leadingZeroBits(hex: string): number {
