@@ -16,7 +16,7 @@ import type { QueueLog } from '@flash-sale/contract';
 import { checkAdmissionLog, type OrderSpan } from '../functions/src/checker/admission-log.ts';
 import { checkWhenQuiet, History, type Attempt } from '../functions/src/checker/invariants.ts';
 import { localSigningKey } from './local/keys.ts';
-import { progress } from './local/system.ts';
+import { onShutdown, progress } from './local/system.ts';
 import { seedUsers } from './seed-users.ts';
 import { ROOT, startStack } from './stack.ts';
 
@@ -47,6 +47,12 @@ const stack = await startStack({
   sweepEveryMs: 2000,
   dispatch: { perSecond: 2000, concurrency: 64 },
   extraEnv: { LOG_LEVEL: 'warn' },
+});
+/** Artillery while it runs: a Ctrl-C or SIGTERM stops it with the stack, not after it. */
+let load: ReturnType<typeof spawn> | undefined;
+onShutdown(async () => {
+  load?.kill('SIGTERM');
+  await stack.stop();
 });
 let code = 1;
 const db = new pg.Pool({ connectionString: stack.env.DATABASE_URL, max: 4 });
@@ -114,7 +120,11 @@ try {
         },
       },
     );
-    child.on('exit', (c) => resolve(c ?? 1));
+    load = child;
+    child.on('exit', (c) => {
+      load = undefined;
+      resolve(c ?? 1);
+    });
   });
 
   const history = new History();
