@@ -11,7 +11,7 @@ import { createRemoteJWKSet, customFetch } from 'jose';
 import { OpenAPIRouter, type Operation, type Request } from 'openapi-backend';
 import type { OpenAPIV3 } from 'openapi-types';
 import { parse as parseYaml } from 'yaml';
-import { bearerToken, createTokenVerifier, GATEWAY_USERINFO_HEADER } from '../functions/src/lib/auth.ts';
+import { bearerToken, createTokenVerifier, GATEWAY_USERINFO_HEADER, type TokenVerifier, type VerifiedToken } from '../functions/src/lib/auth.ts';
 import { ApiError } from '../functions/src/lib/errors.ts';
 import { readBodyThen, requestIdOf, sendError, toApiError, type FunctionRequest } from '../functions/src/lib/http.ts';
 
@@ -98,7 +98,7 @@ export async function loadGatewayConfig(options: GatewayOptions) {
     operations,
     /** x-google-endpoints allowCors: every path takes OPTIONS to its backend, unauthenticated (docs/cloud.md §3). */
     allowCors: (swagger['x-google-endpoints'] ?? []).some((e) => e.allowCors === true),
-    verify: createTokenVerifier({
+    verify: rememberingVerified(createTokenVerifier({
       keys: createRemoteJWKSet(new URL(scheme['x-google-jwks_uri']), {
         // API Gateway fetches the keys with a plain GET and no credentials (docs/cloud.md §2).
         [customFetch]: async (url, init) => {
@@ -109,7 +109,32 @@ export async function loadGatewayConfig(options: GatewayOptions) {
       }),
       issuer: scheme['x-google-issuer'],
       audience: scheme['x-google-audiences'],
-    }),
+    })),
+  };
+}
+
+/** How many verified tokens the gateway keeps, and for how long at most. */
+const VERIFIED_TOKENS_MAX = 10_000;
+const VERIFIED_FOR_MS = 60_000;
+
+/**
+ * A token verified once is taken again without its signature checked until its exp, or a minute
+ * at most, as proxies do (Envoy's jwt_authn keeps a cache of verified tokens); only successes
+ * are kept. The ES256 check was a third of the gateway's CPU with buyers polling their place in
+ * the waiting room, each with one token. A key taken out of the JWKS still lets a token it
+ * signed through for up to that minute.
+ */
+function rememberingVerified(verify: TokenVerifier): TokenVerifier {
+  const verified = new Map<string, { until: number; answer: VerifiedToken }>();
+  return async (token) => {
+    const now = Date.now();
+    const known = verified.get(token);
+    if (known && now < known.until) return known.answer;
+    verified.delete(token);
+    const answer = await verify(token);
+    if (verified.size >= VERIFIED_TOKENS_MAX) verified.delete(verified.keys().next().value as string);
+    verified.set(token, { until: Math.min(Number(answer.claims.exp) * 1000, now + VERIFIED_FOR_MS), answer });
+    return answer;
   };
 }
 
