@@ -5,8 +5,8 @@
   KEYS[2] stock   string tokens left to sell
   KEYS[3] room    hash   tickets, places and the admission clock (includes/admission.lua)
   KEYS[4] admissions zset live admissions
-  ARGV[1] `join`, `status` or `log`
-  ARGV[2] user_id   ARGV[3] a fresh ticket_id (join)   ARGV[4] its hex SHA-256 (join)
+  ARGV[1] `join`, `status`, `give_back` or `log`
+  ARGV[2] user_id   ARGV[3] a fresh ticket_id (join), or the order_id (give_back)   ARGV[4] its hex SHA-256 (join)
 
   join and status return {code, ticket_id, state, place, ahead, wait_ms, admitted_until_ms,
   order_id, now_ms}, -1 / 0 / '' where there is none; code
@@ -16,6 +16,10 @@
   state: `waiting` (before the opening with no place), `admitted` (a live admission, or one
   that an order used: the order tells the rest), `sold_out` (no token left to sell; a unit
   given back reopens the room), `ended` (the sale ended, or the admission lapsed unused).
+  give_back (ARGV[3] the order_id): the queue refused the order's task and its unit went back
+  (settle-4.lua), so the admission that order used is the buyer's again, until it lapses as
+  before; {0} given back, {6} kept used (another order, lapsed, or the freed unit already
+  admitted the next in line: never more admitted and unserved than units), {1}, {2}, {3} as above.
   log returns {0, seed, seed_hash, then six values per place in place order: place,
   ticket_hash, admitted 0/1, pre_queue 0/1, admitted_ms or 0, served_ms or 0}, or {5} before
   the end, {2}, {3} as above.
@@ -38,6 +42,23 @@ end
 local cfg = room_settings(KEYS[1])
 if not cfg then
   return {3}
+end
+if op == 'give_back' then
+  -- Before room_advance: the unit given back is this buyer's, not the next in line's.
+  local t = redis.call('HGET', KEYS[3], 'u:' .. user)
+  if not t then
+    return {1}
+  end
+  redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now)
+  local rec = room_ticket(KEYS[3], t)
+  local left = tonumber(redis.call('GET', KEYS[2]) or '0')
+  if rec.o ~= ARGV[3] or not rec.a or rec.a <= now or left - redis.call('ZCARD', KEYS[4]) < 1 then
+    return {6}
+  end
+  rec.o, rec.s = nil, nil
+  redis.call('HSET', KEYS[3], 't:' .. t, cjson.encode(rec))
+  redis.call('ZADD', KEYS[4], rec.a, t)
+  return {0}
 end
 room_draw(KEYS[3], cfg, now)
 local left = tonumber(redis.call('GET', KEYS[2]) or '0')

@@ -174,7 +174,7 @@ export async function resizeSale(
 }
 
 /** room-4.lua's codes, each at its index. */
-export const ROOM_ANSWERS = ['ok', 'no_ticket', 'not_loaded', 'room_off', 'ended', 'not_ended'] as const;
+export const ROOM_ANSWERS = ['ok', 'no_ticket', 'not_loaded', 'room_off', 'ended', 'not_ended', 'kept'] as const;
 export type RoomAnswer = (typeof ROOM_ANSWERS)[number];
 
 /** A ticket as room-4.lua answers it: -1, 0 and '' read as none. */
@@ -216,6 +216,16 @@ export async function roomTicket(
     orderId: orderId ? String(orderId) : null,
     nowMs: Number(nowMs),
   };
+}
+
+/**
+ * One call of room-4.lua's give_back: the queue refused this order's task and its unit went
+ * back, so the admission it used is the buyer's again (`ok`), or stays used (`kept`).
+ */
+export async function roomGiveBack(saleId: string, userId: string, orderId: string, client: FlashRedis = redis()): Promise<RoomAnswer> {
+  const k = saleKeys(saleId);
+  const reply = (await client.runScript('room', [k.meta, k.stock, k.room, k.admissions], ['give_back', userId, orderId, ''])) as number[];
+  return answerOf('room', ROOM_ANSWERS, reply[0]);
 }
 
 /** One call of room-4.lua's log: the seed and every place as GET /sales/{id}/queue/log answers them, or why not. */

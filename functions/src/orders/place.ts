@@ -6,7 +6,7 @@ import { ApiError } from '../lib/errors.js';
 import { errorFields, type Logger } from '../lib/log.js';
 import { parseBody, type FunctionRequest, type Reply } from '../lib/http.js';
 import { cachedSaleIndex, loadSaleIntoRedis, readSaleIndex, type LiveSale } from '../lib/sale-store.js';
-import { settleOrder } from '../lib/scripts.js';
+import { roomGiveBack, settleOrder } from '../lib/scripts.js';
 import { enqueueOrder } from '../lib/task-queue.js';
 import { claimIdempotencyKey, idempotencyKeyOf } from './idempotency.js';
 import { saleOfProductIn } from './sale-lookup.js';
@@ -33,6 +33,20 @@ export function placeOrder(req: FunctionRequest, userId: string, log: Logger): P
     if (!sale) throw new ApiError('not_found', 'No sale of this product.');
     return takeAndQueue(sale, userId, ip, idempotencyKey, log);
   })();
+}
+
+/**
+ * On a sale with a waiting room, the admission a refused order used is the buyer's again (the
+ * 503 says "try again", and without it the retry would be 403 not_admitted). Best effort: when
+ * it cannot be given back, the buyer waits for a new turn, as before.
+ */
+async function giveAdmissionBack(task: { sale_id: string; user_id: string; order_id: string }, log: Logger): Promise<void> {
+  try {
+    const answer = await roomGiveBack(task.sale_id, task.user_id, task.order_id);
+    if (answer === 'kept') log.warn('enqueue refused; the admission stays used', { order_id: task.order_id });
+  } catch (err) {
+    log.warn('enqueue refused; the admission could not be given back', { order_id: task.order_id, ...errorFields(err) });
+  }
 }
 
 /**
@@ -76,6 +90,7 @@ async function takeAndQueue(sale: LiveSale, userId: string, ip: string, idempote
       }
       log.error('enqueue refused; token released', { order_id: order.order_id, ...errorFields(queued.error) });
       await forgetAnswer(attempt);
+      await giveAdmissionBack(task, log);
       throw new ApiError('unavailable', 'The order could not be queued; nothing was taken. Try again.');
     case 'unknown':
       // The task may exist, and the worker would then write the order: releasing the unit now

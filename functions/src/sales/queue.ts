@@ -60,7 +60,10 @@ async function withKeys<T>(saleId: string, call: () => Promise<T | RoomAnswer>):
   return answer as T | Exclude<RoomAnswer, 'not_loaded'>;
 }
 
-function refusal(answer: Exclude<RoomAnswer, 'ok' | 'not_loaded'>): ApiError {
+/** Why join, status or log gave no answer (`kept` is give_back's alone). */
+type RoomRefusal = Exclude<RoomAnswer, 'ok' | 'not_loaded' | 'kept'>;
+
+function refusal(answer: RoomRefusal): ApiError {
   switch (answer) {
     case 'room_off':
       return new ApiError('waiting_room_off');
@@ -100,7 +103,7 @@ async function ticketCall(sale: LiveSale, userId: string, op: 'join' | 'status')
   const ticketId = randomUUID();
   const fresh = { ticketId, ticketHash: sha256Hex(ticketId) };
   const answer = await withKeys(sale.sale_id, () => roomTicket(op, sale.sale_id, userId, fresh));
-  if (typeof answer === 'string') throw refusal(answer as Exclude<RoomAnswer, 'ok' | 'not_loaded'>);
+  if (typeof answer === 'string') throw refusal(answer as RoomRefusal);
   return ticketReply(sale, answer, userId);
 }
 
@@ -133,7 +136,7 @@ export const queueRoutes: Route[] = [
     handler: async ({ params }) => {
       const sale = await saleOf(params.sale_id);
       const answer = await withKeys(sale.sale_id, () => roomLog(sale.sale_id));
-      if (typeof answer === 'string') throw refusal(answer as Exclude<RoomAnswer, 'ok' | 'not_loaded'>);
+      if (typeof answer === 'string') throw refusal(answer as RoomRefusal);
       const body: QueueLog = answer;
       return { status: 200, body };
     },
