@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { ENVIRONMENTS, environment, optionalDefaults, variable, type Json } from '../tests/unit/terraform-model.ts';
+import { ENVIRONMENTS, environment, optionalDefaults, variable, type Json } from './terraform-model.ts';
 import { capacity, fmt, pct, type Assumptions, type Deployment, type Measured, type Prices, type Sourced } from './capacity-model.ts';
 
 const ROOT = path.join(import.meta.dirname, '..');

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { FUNCTIONS_DIR, ROOT, STAGED_DIRS, STAGING_DIR, dependenciesOf, lockfileSchema, resolveIn, stageFunctions, type LockEntry, type Lockfile } from '../../scripts/deploy/stage-functions.ts';
-import { ENVIRONMENTS, first, parseModule, resourceBody, type Json } from './terraform-model.ts';
+import { ENVIRONMENTS, first, parseModule, resourceBody, type Json } from '../../scripts/terraform-model.ts';
 
 const rootLock = lockfileSchema.parse(JSON.parse(readFileSync(path.join(ROOT, 'package-lock.json'), 'utf8')));
 const TF_ENV = (name: string) => path.join(ROOT, 'terraform', 'environments', name);

@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { ORDER_QUEUE_RETRY } from '../../functions/src/lib/task-queue-port.ts';
-import { ENVIRONMENTS, ROOT, TF, environment, first, optionalDefaults, parseModule, resourceBody, variable, type Json } from './terraform-model.ts';
+import { ENVIRONMENTS, ROOT, TF, environment, first, optionalDefaults, parseModule, resourceBody, variable, type Json } from '../../scripts/terraform-model.ts';
 
 const text = (file: string) => readFileSync(path.join(TF, file), 'utf8');
 const allTf = (dir = TF): string[] =>

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { parityDeployment } from '../../scripts/parity/deployment.ts';
 import { FUNCTION_NAMES } from '../../functions/src/function-names.ts';
-import { ROOT, TF, parseModule, resourceBody } from './terraform-model.ts';
+import { ROOT, TF, parseModule, resourceBody } from '../../scripts/terraform-model.ts';
 
 const PUBLISHERS = ['sales', 'orders', 'order-worker', 'sweeper'];
 

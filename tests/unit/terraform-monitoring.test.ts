@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { parseModule, ROOT } from './terraform-model.ts';
+import { parseModule, ROOT } from '../../scripts/terraform-model.ts';
 
 type Json = Record<string, unknown>;
 

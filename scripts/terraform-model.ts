@@ -1,11 +1,11 @@
-// Reads terraform/ offline for the deployment tests: each directory's .tf files as
+// Reads terraform/ offline, for the deployment tests and npm run capacity: each directory's .tf files as
 // @cdktf/hcl2json JSON, the defaults of optional() attributes, and each environment's
 // effective per-function and PostgreSQL settings (what the modules resolve at plan time).
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from '@cdktf/hcl2json';
 
-export const ROOT = path.join(import.meta.dirname, '../..');
+export const ROOT = path.join(import.meta.dirname, '..');
 export const TF = path.join(ROOT, 'terraform');
 export const ENVIRONMENTS = ['dev', 'prod'] as const;
 
