@@ -100,8 +100,9 @@ async function ticketReply(sale: LiveSale, ticket: RoomTicket, userId: string): 
 }
 
 async function ticketCall(sale: LiveSale, userId: string, op: 'join' | 'status'): Promise<QueueTicket> {
-  const ticketId = randomUUID();
-  const fresh = { ticketId, ticketHash: sha256Hex(ticketId) };
+  // A ticket id is made only for a join: a status call (most of the room's calls) needs none.
+  const ticketId = op === 'join' ? randomUUID() : '';
+  const fresh = { ticketId, ticketHash: ticketId ? sha256Hex(ticketId) : '' };
   const answer = await withKeys(sale.sale_id, () => roomTicket(op, sale.sale_id, userId, fresh));
   if (typeof answer === 'string') throw refusal(answer as RoomRefusal);
   return ticketReply(sale, answer, userId);
