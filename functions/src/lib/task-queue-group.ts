@@ -14,15 +14,17 @@ import {
   type OrderTask,
   type TaskQueue,
 } from './task-queue-port.js';
+import { TurnBatch } from './turn-batch.js';
 
 /** `{"orders":[]}`: the body's bytes around its orders. */
 const ENVELOPE_BYTES = 13;
 
-interface Group {
-  orders: OrderTask[];
+interface Member {
+  order: OrderTask;
+  /** Its JSON's bytes, and the comma before it. */
   bytes: number;
-  waiters: { resolve: (outcome: EnqueueOutcome) => void; reject: (err: unknown) => void }[];
-  sent: boolean;
+  resolve: (outcome: EnqueueOutcome) => void;
+  reject: (err: unknown) => void;
 }
 
 export interface GroupLimits {
@@ -31,12 +33,18 @@ export interface GroupLimits {
 }
 
 export class OrderEnqueuer {
-  private open: Group | undefined;
+  private readonly group: TurnBatch<Member>;
 
   constructor(
     private readonly queue: () => Promise<TaskQueue>,
-    private readonly limits: GroupLimits = { maxOrders: ORDERS_PER_TASK_MAX, maxBytes: TASK_BODY_MAX_BYTES },
-  ) {}
+    limits: GroupLimits = { maxOrders: ORDERS_PER_TASK_MAX, maxBytes: TASK_BODY_MAX_BYTES },
+  ) {
+    const bytesOf = (members: readonly Member[]) => members.reduce((sum, m) => sum + m.bytes, ENVELOPE_BYTES);
+    this.group = new TurnBatch((members) => this.send(members), {
+      fits: (members, next) => bytesOf(members) + next.bytes <= limits.maxBytes,
+      full: (members) => members.length >= limits.maxOrders,
+    });
+  }
 
   /**
    * Queues `order` with the others of this turn; resolves with the outcome of their task.
@@ -45,36 +53,17 @@ export class OrderEnqueuer {
   enqueue(order: OrderTask): Promise<EnqueueOutcome> {
     // +1: the comma between orders.
     const bytes = Buffer.byteLength(JSON.stringify(order)) + 1;
-    let group = this.open;
-    if (group && group.bytes + bytes > this.limits.maxBytes) {
-      this.send(group);
-      group = undefined;
-    }
-    if (!group) {
-      const opened: Group = { orders: [], bytes: ENVELOPE_BYTES, waiters: [], sent: false };
-      this.open = group = opened;
-      setImmediate(() => this.send(opened));
-    }
-    const joined = group;
-    return new Promise<EnqueueOutcome>((resolve, reject) => {
-      joined.orders.push(order);
-      joined.bytes += bytes;
-      joined.waiters.push({ resolve, reject });
-      if (joined.orders.length >= this.limits.maxOrders) this.send(joined);
-    });
+    return new Promise<EnqueueOutcome>((resolve, reject) => this.group.add({ order, bytes, resolve, reject }));
   }
 
-  private send(group: Group): void {
-    if (this.open === group) this.open = undefined;
-    if (group.sent) return;
-    group.sent = true;
+  private send(members: Member[]): void {
     this.queue().then(
       (queue) =>
-        enqueueKnowing(queue, { kind: 'persist-order', payload: { orders: group.orders } }).then((outcome) => {
-          for (const w of group.waiters) w.resolve(outcome);
+        enqueueKnowing(queue, { kind: 'persist-order', payload: { orders: members.map((m) => m.order) } }).then((outcome) => {
+          for (const m of members) m.resolve(outcome);
         }),
       (err: unknown) => {
-        for (const w of group.waiters) w.reject(err);
+        for (const m of members) m.reject(err);
       },
     );
   }

@@ -6,6 +6,7 @@ import { intervalMs, rateLimited } from '../lib/client.js';
 import { ApiError } from '../lib/errors.js';
 import { attemptKeys, redis } from '../lib/redis.js';
 import { TAKE_CODES, takeTokens, type TakeAttempt, type TakeReply, type TakePolicy } from '../lib/scripts.js';
+import { TurnBatch, type BatchBounds } from '../lib/turn-batch.js';
 
 /** The refusals are immutable and most attempts end in one: made once, not per attempt. */
 const REFUSALS = {
@@ -71,16 +72,12 @@ interface Waiting {
 }
 
 /** The group forming in this turn, per sale (a call's keys are all in its sale's slot). */
-const forming = new Map<string, Waiting[]>();
-let flushQueued = false;
+const forming = new Map<string, TurnBatch<Waiting>>();
 
-/** Sends every group formed in this turn: at its end (setImmediate), never on a timer. */
-function flushGroups(): void {
-  flushQueued = false;
-  const { policy: p } = takePolicy();
-  for (const group of forming.values()) sendGroup(group, p);
-  forming.clear();
-}
+const GROUP_BOUNDS: BatchBounds<Waiting> = {
+  fits: () => true,
+  full: (group) => group.length >= takePolicy().groupMax,
+};
 
 /**
  * One call for the group; each attempt gets its own answer, in the order it came. A call that
@@ -117,20 +114,12 @@ function sendGroup(group: Waiting[], p: TakePolicy): void {
  */
 export function takeStockToken(attempt: Attempt): Promise<TakeResult> {
   return new Promise((resolve, reject) => {
-    const { policy: p, groupMax } = takePolicy();
     let group = forming.get(attempt.saleId);
     if (!group) {
-      group = [];
+      group = new TurnBatch((attempts) => sendGroup(attempts, takePolicy().policy), GROUP_BOUNDS);
       forming.set(attempt.saleId, group);
     }
-    group.push({ attempt, resolve, reject });
-    if (group.length >= groupMax) {
-      forming.delete(attempt.saleId);
-      sendGroup(group, p);
-    } else if (!flushQueued) {
-      flushQueued = true;
-      setImmediate(flushGroups);
-    }
+    group.add({ attempt, resolve, reject });
   });
 }
 
