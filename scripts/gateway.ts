@@ -124,7 +124,7 @@ const VERIFIED_FOR_MS = 60_000;
  * the waiting room, each with one token. A key taken out of the JWKS still lets a token it
  * signed through for up to that minute.
  */
-function rememberingVerified(verify: TokenVerifier): TokenVerifier {
+export function rememberingVerified(verify: TokenVerifier): TokenVerifier {
   const verified = new Map<string, { until: number; answer: VerifiedToken }>();
   return async (token) => {
     const now = Date.now();

@@ -4,11 +4,12 @@ import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import http from 'node:http';
 import path from 'node:path';
-import { test } from 'node:test';
+import { mock, test } from 'node:test';
 import { FUNCTION_NAMES, localFunctionPort } from '../../functions/src/function-names.ts';
 import { FUNCTION_TARGETS } from '../../functions/src/targets.ts';
 import { MAX_BODY_BYTES } from '../../functions/src/lib/http.ts';
-import { createGateway, fillTemplate, loadGatewayConfig } from '../../scripts/gateway.ts';
+import { createGateway, fillTemplate, loadGatewayConfig, rememberingVerified } from '../../scripts/gateway.ts';
+import { ApiError } from '../../functions/src/lib/errors.ts';
 import { taskHeaders } from '../../scripts/task-dispatcher.ts';
 
 const variables = {
@@ -88,5 +89,35 @@ test("the gateway refuses a body over the functions' limit itself, and passes on
     backend.close();
     gateway.closeAllConnections();
     backend.closeAllConnections();
+  }
+});
+
+test('the gateway verifies a token once until its exp, a minute at most, and never keeps a failure', async () => {
+  mock.timers.enable({ apis: ['Date'], now: 1_000_000 });
+  try {
+    const checked: string[] = [];
+    const verify = rememberingVerified(async (token) => {
+      checked.push(token);
+      if (token === 'bad') throw new ApiError('unauthenticated', 'The token is not valid.');
+      const exp = token === 'short' ? 1_000 + 5 : 1_000 + 3600; // seconds: 5 s, an hour
+      return { principal: { userId: token, role: 'user' }, claims: { sub: token, exp } };
+    });
+    await verify('short');
+    await verify('long');
+    await verify('short');
+    await verify('long');
+    assert.deepEqual(checked, ['short', 'long'], 'each verified once');
+    await assert.rejects(verify('bad'));
+    await assert.rejects(verify('bad'));
+    assert.equal(checked.filter((t) => t === 'bad').length, 2, 'a failure is checked every time');
+    mock.timers.tick(5_000); // 'short' reaches its exp
+    await verify('short');
+    await verify('long');
+    assert.deepEqual(checked.slice(-1), ['short'], 'checked again at its exp; the other still kept');
+    mock.timers.tick(55_000); // a minute since 'long' was checked
+    await verify('long');
+    assert.deepEqual(checked.slice(-1), ['long'], 'checked again after a minute');
+  } finally {
+    mock.timers.reset();
   }
 });
