@@ -34,6 +34,19 @@ export function Field(props: {
   );
 }
 
+/** A required choice of one of `sales`, by product name, beside Field. */
+export function SaleSelect(props: { label: string; id: string; sales: readonly { sale_id: string; product: { name: string } }[]; value: string; onChange: (v: string) => void }) {
+  return (
+    <div className="field">
+      <label htmlFor={props.id}>{props.label}</label>
+      <select id={props.id} value={props.value} onChange={(e) => props.onChange(e.target.value)} required>
+        <option value="">Choose…</option>
+        {props.sales.map((s) => <option key={s.sale_id} value={s.sale_id}>{s.product.name}</option>)}
+      </select>
+    </div>
+  );
+}
+
 /**
  * What is wrong with the connection now ("no connection, we keep trying", "too many tries"),
  * announced once to screen readers; empty while all is well.

@@ -192,22 +192,40 @@ export function offerOf(shows: SaleShows, signedIn: boolean, own: Pick<Order, 's
 
 // ---- My orders ----
 
-/** An order's state as a short phrase for a list. */
-export function orderStateLabel(order: Pick<Order, 'status' | 'failure_reason' | 'expires_at'>, nowMs: number): string {
+/** Where an order stands at `nowMs`: one decision for the order list and the waiting room. */
+export type OrderStep = 'confirmed' | 'in progress' | 'holding' | 'hold ran out' | 'expired' | 'cancelled' | 'sold out' | 'failed';
+
+export function orderStep(order: Pick<Order, 'status' | 'failure_reason' | 'expires_at'>, nowMs: number): OrderStep {
   switch (order.status) {
     case 'confirmed':
-      return 'Bought';
+      return 'confirmed';
     case 'pending':
-      return 'In progress';
+      return 'in progress';
     case 'reserved':
-      return order.expires_at && Date.parse(order.expires_at) <= nowMs ? 'Hold ran out' : 'Held for you: not paid yet';
+      return order.expires_at && Date.parse(order.expires_at) <= nowMs ? 'hold ran out' : 'holding';
     case 'expired':
-      return 'Hold ran out';
+      return 'expired';
     case 'cancelled':
-      return 'Cancelled';
+      return 'cancelled';
     default:
-      return order.failure_reason === 'sold_out' ? 'Sold out: someone was faster' : 'Not completed: nothing was charged';
+      return order.failure_reason === 'sold_out' ? 'sold out' : 'failed';
   }
+}
+
+const ORDER_STATE_LABELS: Record<OrderStep, string> = {
+  confirmed: 'Bought',
+  'in progress': 'In progress',
+  holding: 'Held for you: not paid yet',
+  'hold ran out': 'Hold ran out',
+  expired: 'Hold ran out',
+  cancelled: 'Cancelled',
+  'sold out': 'Sold out: someone was faster',
+  failed: 'Not completed: nothing was charged',
+};
+
+/** An order's state as a short phrase for a list. */
+export function orderStateLabel(order: Pick<Order, 'status' | 'failure_reason' | 'expires_at'>, nowMs: number): string {
+  return ORDER_STATE_LABELS[orderStep(order, nowMs)];
 }
 
 /** Time left to pay a held order, or null when it holds nothing now. */

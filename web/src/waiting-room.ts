@@ -3,7 +3,7 @@
 // admitted → holding → confirmed, or sold out / expired / cancelled / ended), the progress
 // and the estimate in a buyer's words, and when to ask again (docs/api.md, Waiting room).
 import type { Order, QueueTicket, Sale, WaitingRoom } from './api';
-import { offerOf, type Offer, type SaleShows } from './logic';
+import { offerOf, orderStep, type Offer, type OrderStep, type SaleShows } from './logic';
 
 export type { QueueTicket, WaitingRoom };
 
@@ -14,43 +14,14 @@ export function roomOf(sale: Pick<Sale, 'waiting_room'> | null | undefined): Wai
 }
 
 /** The buyer's step, in the order of the journey; the order, when there is one, says the most. */
-export type RoomStep =
-  | 'pre-queue'
-  | 'waiting'
-  | 'admitted'
-  | 'admission ran out'
-  | 'in progress'
-  | 'holding'
-  | 'hold ran out'
-  | 'confirmed'
-  | 'sold out'
-  | 'expired'
-  | 'cancelled'
-  | 'failed'
-  | 'ended';
+export type RoomStep = 'pre-queue' | 'waiting' | 'admitted' | 'admission ran out' | OrderStep | 'ended';
 
 /**
  * Where the buyer stands at server time `nowMs`. `ended` before the sale's end (`endsAtMs`) is an
  * admission that lapsed unused.
  */
 export function roomStep(ticket: Pick<QueueTicket, 'state' | 'place' | 'admitted_until' | 'order'>, nowMs: number, endsAtMs = -Infinity): RoomStep {
-  const order = ticket.order;
-  if (order) {
-    switch (order.status) {
-      case 'confirmed':
-        return 'confirmed';
-      case 'pending':
-        return 'in progress';
-      case 'reserved':
-        return order.expires_at && Date.parse(order.expires_at) <= nowMs ? 'hold ran out' : 'holding';
-      case 'expired':
-        return 'expired';
-      case 'cancelled':
-        return 'cancelled';
-      default:
-        return order.failure_reason === 'sold_out' ? 'sold out' : 'failed';
-    }
-  }
+  if (ticket.order) return orderStep(ticket.order, nowMs);
   switch (ticket.state) {
     case 'sold_out':
       return 'sold out';

@@ -3,7 +3,7 @@
 import { useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { Link } from 'react-router';
 import { allSales, call, type Sale } from '../api';
-import { Field, ProblemLine } from '../components';
+import { Field, ProblemLine, SaleSelect } from '../components';
 import { problemOf } from '../logic';
 import { MetricsPanel } from '../Metrics';
 import { usePageTitle, usePolling } from '../polling';
@@ -124,26 +124,14 @@ export function AdminPage({ token }: { token: string }) {
         </form>
         <form className="card" onSubmit={update} aria-labelledby="change-stock">
           <h2 id="change-stock">Change a sale's stock</h2>
-          <div className="field">
-            <label htmlFor="update-sale">Sale</label>
-            <select id="update-sale" value={updateId} onChange={(e) => setUpdateId(e.target.value)} required>
-              <option value="">Choose…</option>
-              {sales.map((s) => <option key={s.sale_id} value={s.sale_id}>{s.product.name}</option>)}
-            </select>
-          </div>
+          <SaleSelect label="Sale" id="update-sale" sales={sales} value={updateId} onChange={setUpdateId} />
           <Field label="New stock" id="new-stock" type="number" min={0} inputMode="numeric" value={newStock} onChange={setNewStock} />
           <p><button type="submit">Change stock</button></p>
         </form>
         {roomSales.length > 0 && (
           <form className="card" onSubmit={changeRate} aria-labelledby="change-rate">
             <h2 id="change-rate">Change a waiting room's admission rate</h2>
-            <div className="field">
-              <label htmlFor="rate-sale">Sale with a waiting room</label>
-              <select id="rate-sale" value={rateId} onChange={(e) => setRateId(e.target.value)} required>
-                <option value="">Choose…</option>
-                {roomSales.map((s) => <option key={s.sale_id} value={s.sale_id}>{s.product.name}</option>)}
-              </select>
-            </div>
+            <SaleSelect label="Sale with a waiting room" id="rate-sale" sales={roomSales} value={rateId} onChange={setRateId} />
             <Field label="New admission rate (per second)" id="new-rate" type="number" min={1} inputMode="numeric" value={newRate} onChange={setNewRate} />
             <p><button type="submit">Change rate</button></p>
           </form>
